@@ -1,0 +1,258 @@
+//! `netmap classify`: the rule, offline.
+//!
+//! Two modes. Addresses on the command line (`--cluster C ADDR...`, with
+//! `--explain` for every check in order), or a trace dump (`--input FILE|-`)
+//! aggregated into edges (default) or echoed per row (`--per-row`).
+//! Bad rows are counted, shown (first few) and written to `--rejects`;
+//! `--strict` stops at the first with exit status 1. The invariant printed in
+//! the summary: calls in the output + rejected rows = rows read.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::cidr::{read_cidr_file, CidrConfig};
+use crate::cmd::{Messages, OutputArgs, EXIT_STATUS};
+use crate::edges::{EdgeAggregator, EdgeKeyRef};
+use crate::error::{Error, Result};
+use crate::input::{Event, Format, Input, SPAN_COLUMNS};
+use crate::output::{self, opt_cell, Cell, OutputFormat, Rejects, RowWriter};
+use crate::rule::{Classifier, Verdict, DEFAULT_CLUSTER_DOMAIN};
+
+/// Classify addresses, or whole trace dumps into edges, offline.
+///
+/// Examples:
+///   netmap classify --cidrs cidrs.csv --cluster prod 192.168.254.80 --explain
+///   netmap classify --cidrs cidrs.csv --input spans.csv -o table
+///   kubectl ... | netmap classify --cidrs cidrs.csv --cluster prod --input - --per-row
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = EXIT_STATUS)]
+pub struct Args {
+    /// CIDR configuration: CSV (cluster_name,network_type,cidr_block[,is_active]), JSON array or JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub cidrs: PathBuf,
+
+    /// Source cluster of the addresses; for a dump, the cluster of rows with an empty k8s_cluster_name.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// Kubernetes cluster domain: names under it are services.
+    #[arg(long, value_name = "DOMAIN", default_value = DEFAULT_CLUSTER_DOMAIN)]
+    pub cluster_domain: String,
+
+    /// Print, per address, each check in order and why it did or did not match.
+    #[arg(long, conflicts_with = "input")]
+    pub explain: bool,
+
+    /// A trace dump to classify (`-` = stdin).
+    #[arg(short = 'i', long, value_name = "FILE", conflicts_with = "addresses")]
+    pub input: Option<PathBuf>,
+
+    /// Format of --input [default: from the extension, else the content].
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "input")]
+    pub format: Option<Format>,
+
+    /// Print every row with its verdict instead of aggregated edges.
+    #[arg(long, requires = "input")]
+    pub per_row: bool,
+
+    /// Write every rejected input record, whole, to FILE.
+    #[arg(long, value_name = "FILE", requires = "input")]
+    pub rejects: Option<PathBuf>,
+
+    /// Stop at the first bad row with exit status 1.
+    #[arg(long, requires = "input")]
+    pub strict: bool,
+
+    /// Shared output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Addresses or names to classify (IP, ip:port, [v6]:port, URL, hostname).
+    #[arg(value_name = "ADDR")]
+    pub addresses: Vec<String>,
+}
+
+/// Columns of address mode.
+pub const ADDRESS_COLUMNS: [&str; 7] = ["input", "cluster", "kind", "is_external", "matched_type", "matched_cidr", "hint"];
+
+/// The verdict columns appended to each row in `--per-row` mode.
+pub const VERDICT_COLUMNS: [&str; 5] = ["kind", "is_external", "matched_type", "matched_cidr", "hint"];
+
+/// Run `netmap classify`.
+pub fn run(args: Args) -> Result<()> {
+    let records = read_cidr_file(&args.cidrs)?;
+    let classifier = Classifier::new(CidrConfig::from_records(&records), &args.cluster_domain);
+    match &args.input {
+        Some(path) => classify_dump(&args, &classifier, path.clone()),
+        None => classify_addresses(&args, &classifier),
+    }
+}
+
+fn verdict_cells(v: &Verdict) -> [Cell<'static>; 5] {
+    [
+        Cell::Str(v.kind.as_str()),
+        Cell::Int(u64::from(v.is_external())),
+        v.matched_type().map_or(Cell::Null, |t| Cell::Str(t.as_str())),
+        opt_cell(v.matched_cidr().map(|c| c.to_string())),
+        v.hint.map_or(Cell::Null, |h| Cell::Str(h.as_str())),
+    ]
+}
+
+fn classify_addresses(args: &Args, c: &Classifier) -> Result<()> {
+    if args.addresses.is_empty() {
+        return Err(Error::Usage("nothing to classify: give addresses (with --cluster) or --input FILE".into()));
+    }
+    let Some(cluster) = args.cluster.as_deref() else {
+        return Err(Error::Usage("--cluster NAME is required to classify addresses: CIDRs are per cluster".into()));
+    };
+    if !c.config().knows(cluster) {
+        let known: Vec<&str> = c.config().cluster_names().collect();
+        Messages::warn(format!(
+            "cluster {cluster:?} has no CIDRs in {} (clusters there: {}); every IP is world",
+            args.cidrs.display(),
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        ));
+    }
+    let out = output::stdout();
+    if args.explain {
+        let mut out = out;
+        for a in &args.addresses {
+            let summary = match c.classify(cluster, a) {
+                Some(v) => {
+                    let mut s = format!("{} (is_external={})", v.kind, v.is_external());
+                    if let Some(m) = v.matched {
+                        s.push_str(&format!(", {} {}", m.network_type, m.cidr));
+                    }
+                    if let Some(h) = v.hint {
+                        s.push_str(&format!(", hint {h}"));
+                    }
+                    s
+                }
+                None => "nothing to classify".to_string(),
+            };
+            writeln!(out, "{a} from cluster {cluster:?}: {summary}")?;
+            for line in c.explain(cluster, a) {
+                writeln!(out, "  {line}")?;
+            }
+        }
+        out.flush()?;
+        return Ok(());
+    }
+    let mut w = RowWriter::new(args.output.format(), &ADDRESS_COLUMNS, out)?;
+    let mut empty = 0;
+    for a in &args.addresses {
+        match c.classify(cluster, a) {
+            Some(v) => {
+                let [k, e, t, m, h] = verdict_cells(&v);
+                w.row(&[Cell::Str(a), Cell::Str(cluster), k, e, t, m, h])?;
+            }
+            None => empty += 1,
+        }
+    }
+    w.finish()?;
+    if empty > 0 {
+        return Err(Error::Usage(format!("{empty} empty address(es) given: nothing to classify")));
+    }
+    Ok(())
+}
+
+use std::io::Write;
+
+fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
+    let started = Instant::now();
+    let input = Input::new(path, args.format).default_cluster(args.cluster.clone());
+    let name = input.name();
+    let mut rejects = Rejects::new(&name, args.rejects.as_deref())?;
+    let format = args.output.format();
+    let mut per_row = if args.per_row {
+        let headers: Vec<&str> = SPAN_COLUMNS.iter().chain(VERDICT_COLUMNS.iter()).copied().collect();
+        Some(RowWriter::new(format, &headers, output::stdout())?)
+    } else {
+        if !matches!(format, OutputFormat::Table | OutputFormat::Csv | OutputFormat::Json | OutputFormat::Jsonl) && !format.is_graph() {
+            unreachable!("every format is a row or graph format");
+        }
+        None
+    };
+    let mut agg = EdgeAggregator::new();
+    let (mut rows, mut skipped) = (0u64, 0u64);
+    let mut unknown_clusters: std::collections::BTreeSet<String> = Default::default();
+    let strict = args.strict;
+    let used = input.read(&mut |ev| {
+        match ev {
+            Event::Row(r) => {
+                let v = c
+                    .classify_span(r.cluster, r.dest, r.dest_ip)
+                    .expect("readers refuse rows with no peer (ReadOpts::finish)");
+                rows += 1;
+                if !c.config().knows(r.cluster) && unknown_clusters.len() < 100 {
+                    unknown_clusters.insert(r.cluster.to_string());
+                }
+                match &mut per_row {
+                    Some(w) => {
+                        let [k, e, t, m, h] = verdict_cells(&v);
+                        w.row(&[
+                            Cell::Str(r.timestamp),
+                            Cell::Str(r.cluster),
+                            Cell::Str(r.src),
+                            Cell::Str(r.dest),
+                            Cell::Str(r.dest_ip),
+                            Cell::Str(r.protocol),
+                            Cell::Int(r.duration_ns),
+                            Cell::Int(u64::from(r.is_error)),
+                            k,
+                            e,
+                            t,
+                            m,
+                            h,
+                        ])?;
+                    }
+                    None => agg.add(
+                        EdgeKeyRef { cluster: r.cluster, src: r.src, dest: r.display_dest(), protocol: r.protocol, kind: v.kind },
+                        r.duration_ns,
+                        r.is_error,
+                    ),
+                }
+            }
+            Event::Reject(r) => {
+                if strict {
+                    return Err(Error::No(format!("{} (--strict)", rejects.message(&r))));
+                }
+                rejects.add(&r)?;
+            }
+            Event::Skip(_) => skipped += 1,
+        }
+        Ok(())
+    })?;
+    rejects.finish()?;
+    let edges = agg.len();
+    let calls = if let Some(w) = per_row {
+        w.finish()?;
+        rows
+    } else {
+        let calls = agg.calls();
+        output::write_edges(format, &agg.into_sorted(), output::stdout())?;
+        calls
+    };
+    for line in rejects.report() {
+        Messages::say(line);
+    }
+    for u in &unknown_clusters {
+        Messages::warn(format!("cluster {u:?} has no CIDRs in {}: its IPs are all world", args.cidrs.display()));
+    }
+    let mut summary = format!(
+        "{name} ({used}): {} records, {calls} calls{}, {} rejected",
+        rows + rejects.total() + skipped,
+        if args.per_row { String::new() } else { format!(" in {edges} edges") },
+        rejects.total(),
+    );
+    if rejects.total() > 0 {
+        summary.push_str(&format!(" ({})", rejects.by_class()));
+    }
+    if skipped > 0 {
+        summary.push_str(&format!(", {skipped} skipped (not client calls)"));
+    }
+    summary.push_str(&format!(" in {:.2}s", started.elapsed().as_secs_f64()));
+    Messages::say(summary);
+    debug_assert_eq!(calls, rows);
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Canonical span rows as JSON lines: one object per line with the canonical
+//! keys. Numbers may be JSON numbers or strings; `is_error` may be a bool.
+//! Blank lines are ignored; any other line that is not a usable object is
+//! rejected with its line number and kept whole for `--rejects`.
+
+use std::borrow::Cow;
+use std::io::BufRead;
+
+use serde::Deserialize;
+
+use super::{for_each_line, parse_bool, parse_duration, parse_timestamp, Event, ReadOpts, Reject, Sink, SpanRef};
+use crate::error::{Error, Result};
+
+/// A JSON scalar accepted where the canonical column is a string or number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar<'a> {
+    #[serde(borrow)]
+    Str(Cow<'a, str>),
+    Int(u64),
+    Neg(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Scalar<'_> {
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Scalar::Str(s) => Cow::Borrowed(s),
+            Scalar::Int(n) => Cow::Owned(n.to_string()),
+            Scalar::Neg(n) => Cow::Owned(n.to_string()),
+            Scalar::Float(f) => Cow::Owned(f.to_string()),
+            Scalar::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Row<'a> {
+    #[serde(borrow)]
+    timestamp: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    k8s_cluster_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    src: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    dest: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    dest_ip: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    protocol: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    duration_ns: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    is_error: Option<Scalar<'a>>,
+}
+
+/// Read canonical JSON lines from `r`.
+pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
+    for_each_line(r, |line, bytes| {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(bytes) });
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return sink(reject("utf8", format!("invalid UTF-8 at byte {}", e.valid_up_to()))),
+        };
+        let row: Row<'_> = match serde_json::from_str(text) {
+            Ok(r) => r,
+            Err(e) => return sink(reject("json", format!("invalid JSON: {e}"))),
+        };
+        let ts_text = row.timestamp.as_ref().map(Scalar::text).unwrap_or_default();
+        let timestamp_ns = match &row.timestamp {
+            None => 0,
+            Some(_) => match parse_timestamp(&ts_text) {
+                Ok(t) => t,
+                Err(m) => return sink(reject("timestamp", m)),
+            },
+        };
+        let dur = row.duration_ns.as_ref().map(Scalar::text).unwrap_or_default();
+        let Some(duration_ns) = parse_duration(&dur) else {
+            return sink(reject("duration", format!("key duration_ns: {dur:?} is not a non-negative integer")));
+        };
+        let err = row.is_error.as_ref().map(Scalar::text).unwrap_or_default();
+        let Some(is_error) = parse_bool(&err) else {
+            return sink(reject("is_error", format!("key is_error: {err:?} is not 0, 1, true or false")));
+        };
+        let s = |v: &Option<Cow<'_, str>>| v.as_deref().unwrap_or("").trim().to_string();
+        // Owned copies keep the borrow simple; JSON input is not the hot path.
+        let (cluster, src, dest, dest_ip, protocol) =
+            (s(&row.k8s_cluster_name), s(&row.src), s(&row.dest), s(&row.dest_ip), s(&row.protocol));
+        let row = SpanRef {
+            line,
+            timestamp: &ts_text,
+            timestamp_ns,
+            cluster: &cluster,
+            src: &src,
+            dest: &dest,
+            dest_ip: &dest_ip,
+            protocol: &protocol,
+            duration_ns,
+            is_error,
+        };
+        match opts.finish(row) {
+            Ok(row) => sink(Event::Row(row)),
+            Err((class, reason)) => sink(reject(class, reason)),
+        }
+    })
+    .map_err(|e| Error::io(&opts.name, e))?
+}
