@@ -43,11 +43,25 @@ pub fn display_path(path: &Path) -> String {
     }
 }
 
+/// An I/O error as a lowercase phrase without the `(os error N)` suffix.
+pub fn io_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = match s.find(" (os error") {
+        Some(i) => &s[..i],
+        None => &s,
+    };
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// Everything that can stop a netmap command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be opened, read or written.
-    #[error("{path}: {source}")]
+    #[error("{}: {}", display_path(path), io_message(source))]
     Io {
         /// The file involved.
         path: PathBuf,

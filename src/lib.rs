@@ -15,6 +15,7 @@ pub mod cidr;
 pub mod cmd;
 pub mod edges;
 pub mod error;
+pub mod gen;
 pub mod input;
 pub mod output;
 pub mod rule;

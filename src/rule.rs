@@ -414,11 +414,14 @@ impl Classifier {
     }
 
     /// Classify a span's destination: `dest_ip` when it parses as an address
-    /// (step 1's address forms), else `dest`. `None` when both are empty.
+    /// (step 1's address forms), else `dest` when it is not blank, else
+    /// `dest_ip` as any peer (a name, or garbage → invalid). `None` when both
+    /// are blank.
     pub fn classify_span(&self, cluster: &str, dest: &str, dest_ip: &str) -> Option<Verdict> {
         match parse_ip(dest_ip) {
             Some(ip) => Some(self.classify_ip(cluster, ip)),
-            None => self.classify(cluster, dest),
+            None if !dest.trim().is_empty() => self.classify(cluster, dest),
+            None => self.classify(cluster, dest_ip),
         }
     }
 
@@ -639,7 +642,10 @@ mod tests {
         assert_eq!(c.classify_span("prod", "redis", "8.8.8.8").unwrap().kind, Kind::World);
         assert_eq!(c.classify_span("prod", "10.244.0.9", "").unwrap().kind, Kind::Pod);
         assert_eq!(c.classify_span("prod", "redis", "garbage").unwrap().kind, Kind::Service);
+        assert_eq!(c.classify_span("prod", "", "garbage!").unwrap().hint, Some(Hint::Invalid));
+        assert_eq!(c.classify_span("prod", " ", "api.stripe.com").unwrap().hint, Some(Hint::Hostname));
         assert!(c.classify_span("prod", "", "").is_none());
+        assert!(c.classify_span("prod", " ", " ").is_none());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! `input`, ...) never print. Only `src/bin/netmap.rs` exits.
 
 pub mod classify;
+pub mod diff;
+pub mod generate;
 
 use std::io::Write;
 
@@ -36,6 +38,11 @@ pub struct Cli {
 pub enum Command {
     /// Classify addresses, or whole trace dumps into edges, offline.
     Classify(classify::Args),
+    /// Compare two edge sets, or one dump under two CIDR configurations.
+    Diff(diff::Args),
+    /// Write a synthetic CIDR configuration and trace dump (tests, benchmarks).
+    #[command(hide = true)]
+    Generate(generate::Args),
 }
 
 /// `-o/--output`, shared by every command that prints rows.
@@ -57,6 +64,8 @@ impl OutputArgs {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Classify(a) => classify::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Generate(a) => generate::run(a),
     }
 }
 

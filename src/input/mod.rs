@@ -203,7 +203,7 @@ impl ReadOpts {
                 None => return Err(("cluster", "no cluster: k8s_cluster_name is empty and no --cluster was given".to_string())),
             }
         }
-        if row.dest.is_empty() && row.dest_ip.trim().is_empty() {
+        if row.dest.trim().is_empty() && row.dest_ip.trim().is_empty() {
             return Err(("peer", "no peer: dest and dest_ip are both empty".to_string()));
         }
         Ok(row)
