@@ -203,8 +203,15 @@ impl ReadOpts {
                 None => return Err(("cluster", "no cluster: k8s_cluster_name is empty and no --cluster was given".to_string())),
             }
         }
-        if row.dest.is_empty() && row.dest_ip.trim().is_empty() {
-            return Err(("peer", "no peer: dest and dest_ip are both empty".to_string()));
+        // Mirror `Classifier::classify_span`: `dest_ip` counts only when it is
+        // an address, else `dest` must be non-blank; otherwise there is
+        // nothing to classify and the row is refused here, not later.
+        if row.dest.trim().is_empty() && crate::rule::parse_ip(row.dest_ip).is_none() {
+            return Err(if row.dest_ip.trim().is_empty() {
+                ("peer", "no peer: dest and dest_ip are both empty".to_string())
+            } else {
+                ("peer", format!("no peer: dest is empty and dest_ip {:?} is not an IP address", row.dest_ip))
+            });
         }
         Ok(row)
     }
@@ -497,6 +504,20 @@ mod tests {
         for ns in [0i64, 951_782_400_000_000_001, 4_102_444_800_000_000_000] {
             assert_eq!(parse_timestamp(&format_timestamp(ns)), Ok(ns));
         }
+    }
+
+    #[test]
+    fn finish_refuses_rows_the_rule_cannot_classify() {
+        let opts = ReadOpts { name: "t".into(), default_cluster: Some("prod".into()) };
+        let row = |dest, dest_ip| SpanRef { dest, dest_ip, ..SpanRef::default() };
+        assert!(opts.finish(row("", "10.0.0.1:80")).is_ok());
+        assert!(opts.finish(row("redis", "")).is_ok());
+        assert!(opts.finish(row("redis", "not-an-ip")).is_ok());
+        let (class, msg) = opts.finish(row("", "not-an-ip")).unwrap_err();
+        assert_eq!(class, "peer");
+        assert!(msg.contains("\"not-an-ip\" is not an IP address"), "{msg}");
+        assert_eq!(opts.finish(row("  ", " ")).unwrap_err().0, "peer");
+        assert_eq!(opts.finish(row(" ", "")).unwrap_err().0, "peer");
     }
 
     #[test]
