@@ -500,6 +500,19 @@ mod tests {
     }
 
     #[test]
+    fn finish_refuses_rows_the_rule_cannot_classify() {
+        let opts = ReadOpts { name: "t".into(), default_cluster: Some("prod".into()) };
+        let row = |dest, dest_ip| SpanRef { dest, dest_ip, ..SpanRef::default() };
+        assert!(opts.finish(row("", "10.0.0.1:80")).is_ok());
+        assert!(opts.finish(row("redis", "")).is_ok());
+        assert!(opts.finish(row("redis", "not-an-ip")).is_ok());
+        // A blank dest falls back to dest_ip as any peer (classified invalid/world, not lost).
+        assert!(opts.finish(row("", "not-an-ip")).is_ok());
+        assert_eq!(opts.finish(row("  ", " ")).unwrap_err().0, "peer");
+        assert_eq!(opts.finish(row(" ", "")).unwrap_err().0, "peer");
+    }
+
+    #[test]
     fn detection() {
         let det = |name: &str, text: &str| detect(Path::new(name), &mut text.as_bytes()).unwrap();
         assert_eq!(det("a.csv", "{"), Format::Csv);
