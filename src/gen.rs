@@ -100,8 +100,10 @@ pub fn cidr_records(spec: &GenSpec) -> Vec<CidrRecord> {
     let mut out = Vec::new();
     for i in 0..spec.clusters {
         let c = cluster_name(i);
+        let mut n = 0;
         let mut push = |t: NetworkType, s: String| {
-            if out.iter().filter(|r: &&CidrRecord| r.cluster_name == c).count() < spec.cidrs_per_cluster.max(3) {
+            if n < spec.cidrs_per_cluster.max(3) {
+                n += 1;
                 out.push(CidrRecord {
                     cluster_name: c.clone(),
                     network_type: t,
