@@ -637,7 +637,9 @@ fn to_dot(m: &Model, standalone: bool) -> String {
     let mut caption = vec![escape_controls(&m.title)];
     caption.extend(m.caption());
     let _ = writeln!(o, "digraph netmap {{");
-    let label = if standalone { format!(", label={}", dot_quote(&caption.join("\n"))) } else { String::new() };
+    // An HTML-like label: lines without backslash escapes.
+    let lines: Vec<String> = caption.iter().map(|l| html_text(l)).collect();
+    let label = if standalone { format!(", label=<{}>", lines.join("<br/>")) } else { String::new() };
     let _ = writeln!(
         o,
         "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, labelloc=t, labeljust=l, nodesep=0.25, ranksep=0.6{label}];"
@@ -1005,7 +1007,8 @@ mod tests {
     fn hostile_names_stay_inside_dot_labels() {
         let edges: Vec<Edge> =
             HOSTILE.iter().enumerate().map(|(i, h)| edge("c\"1", h, HOSTILE[(i + 1) % HOSTILE.len()], Kind::World, 1, 0)).collect();
-        let d = dot(&edges, &GraphOpts::default());
+        let d = dot(&edges, &GraphOpts { title: Some("<title> & \"quotes\"\n>".into()), ..Default::default() });
+        assert!(d.contains("label=<&lt;title&gt; &amp; &quot;quotes&quot;\\n&gt;<br/>"), "{d}");
         // Every line is a complete statement: ids are generated, names only in quoted labels.
         for line in d.lines() {
             let t = line.trim();
@@ -1021,6 +1024,16 @@ mod tests {
                     || t.starts_with("legend_"),
                 "unexpected DOT line {t:?}"
             );
+            // The caption is an HTML-like label: only <br/> as markup, text entity-escaped.
+            let t = match t.split_once("label=<") {
+                Some((head, html)) => {
+                    let html = html.strip_suffix(">];").expect("the HTML label ends the line");
+                    let text = html.replace("<br/>", "");
+                    assert!(!text.contains(['<', '>', '"']), "markup in the caption {html:?}");
+                    head
+                }
+                None => t,
+            };
             // Walk the line: outside quotes only ids, attributes and punctuation.
             let mut rest = t;
             let mut outside = String::new();
