@@ -221,6 +221,8 @@ fn namespace_of(name: &str) -> Option<&str> {
 
 type NodeKey = (String, Place, String);
 type EdgeKey2 = (NodeKey, NodeKey, String, Kind);
+/// A merged edge's counters, mark and protocols.
+type Merged<'a> = (Counts, Mark, BTreeSet<&'a str>);
 
 impl Model {
     fn build(input: &[(Edge, Mark)], opts: &GraphOpts, format: OutputFormat) -> Model {
@@ -258,7 +260,7 @@ impl Model {
             }
         };
         // Collapsing also merges parallel edges of different protocols (listed `http+grpc`).
-        let mut merged: BTreeMap<EdgeKey2, (Counts, Mark, BTreeSet<&str>)> = BTreeMap::new();
+        let mut merged: BTreeMap<EdgeKey2, Merged> = BTreeMap::new();
         for (e, m) in input {
             let k = &e.key;
             let c = &k.k8s_cluster_name;
@@ -281,7 +283,7 @@ impl Model {
         let collapsed = merged.len();
 
         // --top: keep the N with the most calls; ties go to the smaller key.
-        let mut keep: Vec<(EdgeKey2, (Counts, Mark, BTreeSet<&str>))> = merged.into_iter().collect();
+        let mut keep: Vec<(EdgeKey2, Merged)> = merged.into_iter().collect();
         let mut dropped = (0usize, 0u64);
         let top = match (opts.top, matches!(format, OutputFormat::Svg | OutputFormat::Html)) {
             (Some(n), _) => Some(n),
