@@ -9,6 +9,7 @@
 //! Modules: [`cidr`] (CIDR records and lookup tables), [`rule`] (the rule),
 //! [`input`] (trace-dump readers), [`edges`] (aggregation), [`output`]
 //! (writers), [`cmd`] (the command line, one file per subcommand).
+//! [`graph`] draws edges (dot, mermaid, svg, html).
 #![warn(missing_docs)]
 
 pub mod cidr;
@@ -16,6 +17,7 @@ pub mod cmd;
 pub mod edges;
 pub mod error;
 pub mod gen;
+pub mod graph;
 pub mod input;
 pub mod output;
 pub mod rule;

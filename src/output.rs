@@ -283,10 +283,15 @@ impl Rejects {
     }
 }
 
-/// Write edges in `format` (graph formats go to `graph.rs`).
-pub fn write_edges(format: OutputFormat, edges: &[crate::edges::Edge], out: Box<dyn Write>) -> Result<()> {
+/// Write edges in `format`; graph formats go to [`crate::graph`] with `graph`'s options.
+pub fn write_edges(
+    format: OutputFormat,
+    edges: &[crate::edges::Edge],
+    graph: &crate::graph::GraphOpts,
+    mut out: Box<dyn Write>,
+) -> Result<()> {
     if format.is_graph() {
-        return Err(Error::Usage("graph output (-o dot|mermaid|svg|html) is not available yet".into()));
+        return crate::graph::write_graph(format, edges, graph, &mut out);
     }
     let mut w = RowWriter::new(format, &crate::edges::EDGE_COLUMNS, out)?;
     for e in edges {

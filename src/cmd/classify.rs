@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cidr::{read_cidr_file, CidrConfig};
-use crate::cmd::{Messages, OutputArgs, EXIT_STATUS};
+use crate::cmd::{GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{EdgeAggregator, EdgeKeyRef};
 use crate::error::{Error, Result};
 use crate::input::{Event, Format, Input, SPAN_COLUMNS};
@@ -67,6 +67,10 @@ pub struct Args {
     #[command(flatten)]
     pub output: OutputArgs,
 
+    /// Graph output options (edges only).
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
     /// Addresses or names to classify (IP, ip:port, [v6]:port, URL, hostname).
     #[arg(value_name = "ADDR")]
     pub addresses: Vec<String>,
@@ -113,6 +117,7 @@ fn classify_addresses(args: &Args, c: &Classifier) -> Result<()> {
             if known.is_empty() { "none".to_string() } else { known.join(", ") }
         ));
     }
+    args.graph.opts(args.output.format(), None)?;
     let out = output::stdout();
     if args.explain {
         let mut out = out;
@@ -164,6 +169,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
     let name = input.name();
     let mut rejects = Rejects::new(&name, args.rejects.as_deref())?;
     let format = args.output.format();
+    let graph = args.graph.opts(format, Some(name.clone()))?;
     let mut per_row = if args.per_row {
         let headers: Vec<&str> = SPAN_COLUMNS.iter().chain(VERDICT_COLUMNS.iter()).copied().collect();
         Some(RowWriter::new(format, &headers, output::stdout())?)
@@ -230,7 +236,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         rows
     } else {
         let calls = agg.calls();
-        output::write_edges(format, &agg.into_sorted(), output::stdout())?;
+        output::write_edges(format, &agg.into_sorted(), &graph, output::stdout())?;
         calls
     };
     for line in rejects.report() {

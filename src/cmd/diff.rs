@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::cidr::{read_cidr_file, CidrConfig};
-use crate::cmd::{Messages, OutputArgs, EXIT_STATUS};
-use crate::edges::{read_edge_file, Counts, Edge, EdgeAggregator, EdgeKeyRef};
+use crate::cmd::{GraphArgs, Messages, OutputArgs, EXIT_STATUS};
+use crate::edges::{read_edge_file, Counts, Edge, EdgeAggregator, EdgeKey, EdgeKeyRef};
+use crate::graph::{self, Mark};
 use crate::error::{display_path, Error, Result};
 use crate::input::{Event, Format, Input};
 use crate::output::{self, Cell, RowWriter};
@@ -66,6 +67,10 @@ pub struct Args {
     /// Shared output options.
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Graph options (with -o dot|mermaid|svg|html: changed edges are marked).
+    #[command(flatten)]
+    pub graph: GraphArgs,
 }
 
 /// Report columns.
@@ -209,6 +214,49 @@ fn load_side(side: &str, args: &Args) -> Result<Vec<Edge>> {
     read_edge_file(std::path::Path::new(side))
 }
 
+/// The report as rows.
+fn write_rows(rows: &[DiffRow], args: &Args, format: crate::output::OutputFormat) -> Result<()> {
+    let mut w = RowWriter::new(format, &DIFF_COLUMNS, output::stdout())?;
+    for r in rows.iter().filter(|r| args.all || r.change != Change::Equal) {
+        let (lt, rt) = (total(&r.left), total(&r.right));
+        w.row(&[
+            Cell::Str(r.change.as_str()),
+            Cell::Str(&r.key.0),
+            Cell::Str(&r.key.1),
+            Cell::Str(&r.key.2),
+            Cell::Str(&r.key.3),
+            Cell::String(kinds(&r.left)),
+            Cell::String(kinds(&r.right)),
+            external(&r.left),
+            external(&r.right),
+            Cell::Int(lt.calls),
+            Cell::Int(rt.calls),
+            Cell::Signed(rt.errors as i64 - lt.errors as i64),
+        ])?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// The edges of both sides for a picture: the right side's edges (the new
+/// state), plus removed ones, each marked with how it changed.
+fn marked_edges(rows: &[DiffRow]) -> Vec<(Edge, Mark)> {
+    let mut out = Vec::new();
+    for r in rows {
+        let (side, mark) = match r.change {
+            Change::Equal => (&r.right, Mark::Same),
+            Change::OnlyLeft => (&r.left, Mark::Removed),
+            Change::OnlyRight => (&r.right, Mark::Added),
+            Change::KindChanged | Change::CountsDiffer => (&r.right, Mark::Changed),
+        };
+        for (kind, counts) in side {
+            let key = EdgeKey { k8s_cluster_name: r.key.0.clone(), src: r.key.1.clone(), dest: r.key.2.clone(), protocol: r.key.3.clone(), kind: *kind };
+            out.push((Edge { key, counts: *counts }, mark));
+        }
+    }
+    out
+}
+
 /// Run `netmap diff`.
 pub fn run(args: Args) -> Result<()> {
     let (left, right, lname, rname) = if !args.cidrs.is_empty() {
@@ -234,25 +282,13 @@ pub fn run(args: Args) -> Result<()> {
     for r in &rows {
         *counts.entry(r.change).or_default() += 1;
     }
-    let mut w = RowWriter::new(args.output.format(), &DIFF_COLUMNS, output::stdout())?;
-    for r in rows.iter().filter(|r| args.all || r.change != Change::Equal) {
-        let (lt, rt) = (total(&r.left), total(&r.right));
-        w.row(&[
-            Cell::Str(r.change.as_str()),
-            Cell::Str(&r.key.0),
-            Cell::Str(&r.key.1),
-            Cell::Str(&r.key.2),
-            Cell::Str(&r.key.3),
-            Cell::String(kinds(&r.left)),
-            Cell::String(kinds(&r.right)),
-            external(&r.left),
-            external(&r.right),
-            Cell::Int(lt.calls),
-            Cell::Int(rt.calls),
-            Cell::Signed(rt.errors as i64 - lt.errors as i64),
-        ])?;
+    let format = args.output.format();
+    let gopts = args.graph.opts(format, Some(format!("{lname} vs {rname}")))?;
+    if format.is_graph() {
+        graph::render(format, &marked_edges(&rows), &gopts, &mut output::stdout())?;
+    } else {
+        write_rows(&rows, &args, format)?;
     }
-    w.finish()?;
     let n = |c| counts.get(&c).copied().unwrap_or(0);
     let summary = format!(
         "{lname} vs {rname}: {} equal, {} only in left, {} only in right, {} kind changed, {} counts differ",

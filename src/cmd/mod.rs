@@ -60,6 +60,34 @@ impl OutputArgs {
     }
 }
 
+/// `--top` and `--collapse`, shared by every command that prints edges; they
+/// shape the graph outputs (`-o dot|mermaid|svg|html`) only.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Graph output (-o dot|mermaid|svg|html)")]
+pub struct GraphArgs {
+    /// Draw only the N edges with the most calls; the picture says how many were left out.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    /// Merge nodes: namespace (ns/pod-abc and svc.ns.svc.cluster.local become ns/*),
+    /// cluster (all of a cluster's outside destinations become one node), none [default: none].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub collapse: Option<crate::graph::Collapse>,
+}
+
+impl GraphArgs {
+    /// The graph options for `format`; an error when `--top`/`--collapse` are given for a
+    /// row format (they would be silently ignored there).
+    pub fn opts(&self, format: OutputFormat, title: Option<String>) -> Result<crate::graph::GraphOpts> {
+        if !format.is_graph() && (self.top.is_some() || self.collapse.is_some()) {
+            return Err(crate::error::Error::Usage(
+                "--top and --collapse shape graph output: use them with -o dot, mermaid, svg or html".into(),
+            ));
+        }
+        Ok(crate::graph::GraphOpts { top: self.top, collapse: self.collapse.unwrap_or_default(), title })
+    }
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {

@@ -1,0 +1,6 @@
+//! The live tests: one binary for everything that needs a real external
+//! program or server (ClickHouse, a local API server, a browser). Each module
+//! installs or finds what it needs and skips with a clear message only when it
+//! cannot.
+
+mod graph;
