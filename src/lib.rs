@@ -8,7 +8,8 @@
 //!
 //! Modules: [`cidr`] (CIDR records and lookup tables), [`rule`] (the rule),
 //! [`input`] (trace-dump readers), [`edges`] (aggregation), [`output`]
-//! (writers), [`cmd`] (the command line, one file per subcommand).
+//! (writers), [`k8s`] (a cluster's own CIDRs from its API server or dumps),
+//! [`cmd`] (the command line, one file per subcommand).
 #![warn(missing_docs)]
 
 pub mod cidr;
@@ -16,6 +17,7 @@ pub mod cmd;
 pub mod edges;
 pub mod error;
 pub mod input;
+pub mod k8s;
 pub mod output;
 pub mod rule;
 

@@ -7,6 +7,7 @@
 //! `input`, ...) never print. Only `src/bin/netmap.rs` exits.
 
 pub mod classify;
+pub mod collect_cidrs;
 
 use std::io::Write;
 
@@ -36,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Classify addresses, or whole trace dumps into edges, offline.
     Classify(classify::Args),
+    /// Learn a cluster's pod, service and node CIDRs from Kubernetes (live or kubectl dumps).
+    CollectCidrs(collect_cidrs::Args),
 }
 
 /// `-o/--output`, shared by every command that prints rows.
@@ -57,6 +60,7 @@ impl OutputArgs {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Classify(a) => classify::run(a),
+        Command::CollectCidrs(a) => collect_cidrs::run(a),
     }
 }
 
