@@ -18,29 +18,33 @@ use crate::k8s::live::{self, ConfigChoice};
 use crate::k8s::{dedupe_sorted, mesh_remote_nodes, summarize, Extracted, Found};
 use crate::output::{self, Cell, RowWriter};
 
-/// Learn a cluster's pod, service and node CIDRs from Kubernetes.
-///
-/// Live (default): reads Nodes (spec.podCIDRs, InternalIP/ExternalIP),
-/// ServiceCIDRs (networking.k8s.io v1, else v1beta1), the kube-system
-/// ConfigMaps kubeadm-config and cilium-config, CiliumNodes and Calico
-/// IPPools. Every source is optional: one that is not served or not allowed
-/// is a warning, not a failure. The cluster config is the kubeconfig
-/// ($KUBECONFIG, else ~/.kube/config), else the in-cluster service account.
-///
-/// Offline: --from FILE reads `kubectl get ... -o yaml|json` output
-/// (a List, single objects, or multi-document YAML).
-///
-/// Cluster name: --cluster-name, else cilium-config's cluster-name (unless
-/// it is `default`), else the kubeconfig context name.
-///
-/// Cluster mesh: --mesh-peer FILE takes another cluster's collect-cidrs
-/// output; its node_cidr records become this cluster's remote_node_cidr.
-///
-/// Examples:
-///   netmap collect-cidrs -o table
-///   netmap collect-cidrs --context prod --cluster-name prod --probe-service-cidr -o csv > prod.csv
-///   kubectl get nodes,configmaps -A -o yaml | netmap collect-cidrs --from - --cluster-name prod
-///   netmap collect-cidrs --mesh-peer west.csv -o csv | netmap push --input -
+/// The long help of `netmap collect-cidrs` (the `Command` variant uses it).
+pub const LONG_ABOUT: &str = "\
+Learn a cluster's pod, service and node CIDRs from Kubernetes.
+
+Live (default): reads Nodes (spec.podCIDRs, InternalIP/ExternalIP),
+ServiceCIDRs (networking.k8s.io v1, else v1beta1), the kube-system
+ConfigMaps kubeadm-config and cilium-config, CiliumNodes and Calico
+IPPools. Every source is optional: one that is not served or not allowed
+is a warning, not a failure. The cluster config is the kubeconfig
+($KUBECONFIG, else ~/.kube/config), else the in-cluster service account.
+
+Offline: --from FILE reads `kubectl get ... -o yaml|json` output
+(a List, single objects, or multi-document YAML).
+
+Cluster name: --cluster-name, else cilium-config's cluster-name (unless
+it is `default`), else the kubeconfig context name.
+
+Cluster mesh: --mesh-peer FILE takes another cluster's collect-cidrs
+output; its node_cidr records become this cluster's remote_node_cidr.
+
+Examples:
+  netmap collect-cidrs -o table
+  netmap collect-cidrs --context prod --cluster-name prod --probe-service-cidr -o csv > prod.csv
+  kubectl get nodes,configmaps -A -o yaml | netmap collect-cidrs --from - --cluster-name prod
+  netmap collect-cidrs --mesh-peer west.csv -o csv | netmap push --input -";
+
+/// Options of `netmap collect-cidrs` (see [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXIT_STATUS)]
 pub struct Args {
@@ -132,7 +136,8 @@ pub fn run(args: Args) -> Result<()> {
             for w in &fetched.warnings {
                 Messages::warn(w);
             }
-            Messages::say(format!("read {}", fetched.read.join(", ")));
+            let read = if fetched.read.is_empty() { "nothing".to_string() } else { fetched.read.join(", ") };
+            Messages::say(format!("read {read}"));
             for obj in &fetched.objects {
                 ex.add_object(obj);
             }

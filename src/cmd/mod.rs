@@ -38,6 +38,7 @@ pub enum Command {
     /// Classify addresses, or whole trace dumps into edges, offline.
     Classify(classify::Args),
     /// Learn a cluster's pod, service and node CIDRs from Kubernetes (live or kubectl dumps).
+    #[command(long_about = collect_cidrs::LONG_ABOUT)]
     CollectCidrs(collect_cidrs::Args),
 }
 

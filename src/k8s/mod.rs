@@ -54,7 +54,7 @@ pub fn dedupe_sorted(found: Vec<Found>) -> Vec<Found> {
             }
         }
     }
-    out.sort_by(|a, b| (a.network_type, a.cidr).cmp(&(b.network_type, b.cidr)));
+    out.sort_by_key(|f| (f.network_type, f.cidr));
     out
 }
 
