@@ -8,8 +8,10 @@
 //!
 //! Modules: [`cidr`] (CIDR records and lookup tables), [`rule`] (the rule),
 //! [`input`] (trace-dump readers), [`edges`] (aggregation), [`output`]
-//! (writers), [`cmd`] (the command line, one file per subcommand).
-//! [`graph`] draws edges (dot, mermaid, svg, html).
+//! (writers), [`graph`] (dot, mermaid, svg, html pictures of edges),
+//! [`k8s`] (a cluster's own CIDRs from its API server or dumps), [`gen`]
+//! (synthetic data for tests and benchmarks), [`cmd`] (the command line, one
+//! file per subcommand).
 #![warn(missing_docs)]
 
 pub mod cidr;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod gen;
 pub mod graph;
 pub mod input;
+pub mod k8s;
 pub mod output;
 pub mod rule;
 

@@ -9,6 +9,7 @@
 pub mod classify;
 pub mod diff;
 pub mod generate;
+pub mod collect_cidrs;
 
 use std::io::Write;
 
@@ -43,6 +44,9 @@ pub enum Command {
     /// Write a synthetic CIDR configuration and trace dump (tests, benchmarks).
     #[command(hide = true)]
     Generate(generate::Args),
+    /// Learn a cluster's pod, service and node CIDRs from Kubernetes (live or kubectl dumps).
+    #[command(long_about = collect_cidrs::LONG_ABOUT)]
+    CollectCidrs(collect_cidrs::Args),
 }
 
 /// `-o/--output`, shared by every command that prints rows.
@@ -94,6 +98,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Classify(a) => classify::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::CollectCidrs(a) => collect_cidrs::run(a),
     }
 }
 

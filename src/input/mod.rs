@@ -13,6 +13,7 @@
 pub mod csv;
 pub mod hubble;
 pub mod jsonl;
+pub mod kubectl;
 pub mod otlp;
 
 use std::borrow::Cow;
