@@ -1,14 +1,22 @@
--- Stage 1: the rule of src/rule.rs (Classifier::classify_span), applied to
+-- Stage 1: the rule of src/rule.rs (Classifier::classify_span) applied to
 -- every span, built from the functions of 0007. Each step is a column of its
--- own subquery, computed once:
---   1. trim dest and dest_ip; a row where both are blank has no peer: it is
---      not an edge and is dropped here (the Rust readers reject it).
---   2. dest_ip as an address; dest as an address; the peer string (dest, or
---      dest_ip when dest is blank).
---   3. the address classified: dest_ip's, else dest's, else a URL host's;
---      for no address, the peer as a DNS name ('' when invalid).
---   4. the verdict: loopback / the cluster's own CIDRs (one dictionary
---      lookup) / world with a hint; or the name rule.
+-- own subquery, computed once and passed on by name (ClickHouse inlines a
+-- SQL function at every use of a parameter: nesting them instead would make
+-- every insert re-analyse a huge expression). Innermost first:
+--   1. trim dest and dest_ip (str::trim). A row where both are blank has no
+--      peer: not an edge, dropped here (the Rust readers reject it).
+--   2. the peer string parse_peer sees: dest, or dest_ip when dest is blank;
+--      whether it is a URL; what of dest_ip / dest must be an address.
+--   3. dest_ip as an address (parse_ip); dest as one; the host: the URL's
+--      host or the peer itself.
+--   4. the URL host as an address candidate; `host:port` -> host.
+--   5. the address classified (dest_ip's, else dest's, else the URL host's);
+--      one trailing dot dropped from the host.
+--   6. no address: the host as a DNS name ('' when invalid); an address: the
+--      one dictionary lookup.
+--   7. the cluster's own winner in the entries; the address as a number.
+--   8. the verdict: a name's rule, or loopback, or the cluster's CIDR, or
+--      world with a hint.
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_spans ${on_cluster}
 TO ${database}.network_raw
 AS SELECT
@@ -27,31 +35,61 @@ AS SELECT
     tupleElement(verdict, 4) AS hint
 FROM
 (
-    SELECT *,
-        if(isNotNull(key),
-           ${database}_ip_verdict(assumeNotNull(key), k8s_cluster_name),
-           ${database}_name_verdict(peer_name)) AS verdict
+    SELECT *, multiIf(
+        isNull(key), ${database}_name_verdict(peer_name),
+        ${database}_is_loopback(num), ('loopback', '', '', ''),
+        ${database}_entry_verdict(entry, num)) AS verdict
     FROM
     (
         SELECT *,
-            coalesce(key_ip, key_dest, ${database}_url_ip(peer)) AS key,
-            if(isNull(key), ${database}_name(peer), '') AS peer_name
+            ${database}_entry_at(entries, concat(',', hex(k8s_cluster_name), ':')) AS entry,
+            toUInt128(assumeNotNull(key)) AS num
         FROM
         (
             SELECT *,
-                ${database}_ip_key_trimmed(t_ip) AS key_ip,
-                ${database}_ip_key_trimmed(t_dest) AS key_dest,
-                if(t_dest = '', t_ip, t_dest) AS peer
+                if(isNull(key), ${database}_valid_name(host_nd), '') AS peer_name,
+                if(isNull(key), '', ${database}_trie_entries(assumeNotNull(key))) AS entries
             FROM
             (
-                SELECT
-                    timestamp, k8s_cluster_name, src, protocol, duration_ns, is_error,
-                    dest AS raw_dest,
-                    dest_ip AS raw_ip,
-                    ${database}_trim(dest) AS t_dest,
-                    ${database}_trim(dest_ip) AS t_ip
-                FROM ${database}.span_stream
-                WHERE NOT (t_dest = '' AND t_ip = '')
+                SELECT *,
+                    coalesce(key_ip, key_dest, if(is_url, ${database}_ip_of(url_text, url_family), NULL)) AS key,
+                    ${database}_strip_dot(host_np) AS host_nd
+                FROM
+                (
+                    SELECT *,
+                        ${database}_ip_text(url_t) AS url_text,
+                        ${database}_ip_family(url_t) AS url_family,
+                        ${database}_strip_port(host) AS host_np
+                    FROM
+                    (
+                        SELECT *,
+                            ${database}_ip_of(ip_text, ip_family) AS key_ip,
+                            if(isNull(key_ip), ${database}_ip_of(dest_text, dest_family), NULL) AS key_dest,
+                            if(is_url, ${database}_url_host(peer), peer) AS host,
+                            if(is_url, ${database}_trim(${database}_url_host(peer)), '') AS url_t
+                        FROM
+                        (
+                            SELECT *,
+                                if(t_dest = '', t_ip, t_dest) AS peer,
+                                position(peer, '://') > 0 AS is_url,
+                                ${database}_ip_text(t_ip) AS ip_text,
+                                ${database}_ip_family(t_ip) AS ip_family,
+                                ${database}_ip_text(t_dest) AS dest_text,
+                                ${database}_ip_family(t_dest) AS dest_family
+                            FROM
+                            (
+                                SELECT
+                                    timestamp, k8s_cluster_name, src, protocol, duration_ns, is_error,
+                                    dest AS raw_dest,
+                                    dest_ip AS raw_ip,
+                                    ${database}_trim(dest) AS t_dest,
+                                    ${database}_trim(dest_ip) AS t_ip
+                                FROM ${database}.span_stream
+                                WHERE NOT (t_dest = '' AND t_ip = '')
+                            )
+                        )
+                    )
+                )
             )
         )
     )

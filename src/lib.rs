@@ -8,10 +8,12 @@
 //!
 //! Modules: [`cidr`] (CIDR records and lookup tables), [`rule`] (the rule),
 //! [`input`] (trace-dump readers), [`edges`] (aggregation), [`output`]
-//! (writers), [`cmd`] (the command line, one file per subcommand).
+//! (writers), [`clickhouse`] (schema, CIDR pushes and the map in ClickHouse),
+//! [`cmd`] (the command line, one file per subcommand).
 #![warn(missing_docs)]
 
 pub mod cidr;
+pub mod clickhouse;
 pub mod cmd;
 pub mod edges;
 pub mod error;

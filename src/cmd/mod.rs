@@ -6,7 +6,9 @@
 //! summaries) through [`Messages`]; the modules under it (`rule`, `cidr`,
 //! `input`, ...) never print. Only `src/bin/netmap.rs` exits.
 
+pub mod apply_schema;
 pub mod classify;
+pub mod push;
 
 use std::io::Write;
 
@@ -36,6 +38,10 @@ pub struct Cli {
 pub enum Command {
     /// Classify addresses, or whole trace dumps into edges, offline.
     Classify(classify::Args),
+    /// Create or upgrade the netmap schema in ClickHouse (migrations in sql/).
+    ApplySchema(apply_schema::Args),
+    /// Replace clusters' CIDR sets in ClickHouse atomically.
+    Push(push::Args),
 }
 
 /// `-o/--output`, shared by every command that prints rows.
@@ -53,10 +59,49 @@ impl OutputArgs {
     }
 }
 
+/// How to reach ClickHouse; flattened into every ClickHouse subcommand.
+/// The password comes only from `CLICKHOUSE_PASSWORD` (never a flag, never printed).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChArgs {
+    /// ClickHouse HTTP(S) URL.
+    #[arg(long, env = "CLICKHOUSE_URL", hide_env_values = true, value_name = "URL", default_value = crate::clickhouse::DEFAULT_URL)]
+    pub url: String,
+
+    /// ClickHouse user (the password is read from CLICKHOUSE_PASSWORD).
+    #[arg(long, env = "CLICKHOUSE_USER", value_name = "USER", default_value = "default")]
+    pub user: String,
+
+    /// The netmap database.
+    #[arg(long, env = "NETMAP_DATABASE", value_name = "NAME", default_value = crate::clickhouse::DEFAULT_DATABASE)]
+    pub database: String,
+
+    /// Seconds to wait for each request to ClickHouse.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+impl ChArgs {
+    /// The connection settings, with the password from the environment.
+    pub fn config(&self) -> Result<crate::clickhouse::Config> {
+        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+            return Err(crate::Error::Usage(format!("--timeout {}: must be a positive number of seconds", self.timeout)));
+        }
+        Ok(crate::clickhouse::Config {
+            url: self.url.clone(),
+            user: self.user.clone(),
+            password: std::env::var("CLICKHOUSE_PASSWORD").ok().filter(|p| !p.is_empty()),
+            database: self.database.clone(),
+            timeout: std::time::Duration::from_secs_f64(self.timeout),
+        })
+    }
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Classify(a) => classify::run(a),
+        Command::ApplySchema(a) => apply_schema::run(a),
+        Command::Push(a) => push::run(a),
     }
 }
 
