@@ -518,7 +518,7 @@ pub fn span_rows(corpus: &[(String, String, String)]) -> Vec<SpanRow> {
                 dest_ip: ip.clone(),
                 protocol: ["http", "grpc", ""][i % 3].to_string(),
                 duration_ns: 1000 + i as u64 + k,
-                is_error: u8::from((i + k as usize) % 5 == 0),
+                is_error: u8::from((i + k as usize).is_multiple_of(5)),
             });
         }
     }
@@ -681,8 +681,8 @@ fn parity_signoz_source() {
             span_id: format!("{i:016x}"),
             kind,
             duration_nano: 1000 + i as u64,
-            status_code: if i % 7 == 0 { 2 } else { 0 },
-            has_error: i % 11 == 0,
+            status_code: if i.is_multiple_of(7) { 2 } else { 0 },
+            has_error: i.is_multiple_of(11),
             attributes_string: attrs,
             resources_string: res,
         });
