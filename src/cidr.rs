@@ -406,6 +406,25 @@ impl ClusterCidrs {
             .find_map(|&l| self.table.get(&(key & mask(l), l)).copied())
     }
 
+    /// The winner for every address under the prefix `(key, len)`, when all
+    /// of them share one: the flattened entry of the longest own prefix that
+    /// contains the whole prefix. Since every prefix of this cluster covering
+    /// an address under it either covers the whole prefix or is longer, this
+    /// is exactly what [`lookup`](Self::lookup) answers for an address whose
+    /// longest match over *all* clusters' prefixes is `(key, len)` — the
+    /// property the SQL trie (`sql/0004_cidr_trie.sql`) is built on.
+    pub fn lookup_prefix(&self, key: u128, len: u8) -> Option<CidrMatch> {
+        self.lengths
+            .iter()
+            .filter(|&&l| l <= len)
+            .find_map(|&l| self.table.get(&(key & mask(l), l)).copied())
+    }
+
+    /// The distinct active prefixes of this cluster, as `(key, len)` in the unified space.
+    pub fn prefixes(&self) -> impl Iterator<Item = (u128, u8)> + '_ {
+        self.table.keys().copied()
+    }
+
     /// The active prefixes of one type, in input order.
     pub fn of_type(&self, t: NetworkType) -> &[IpNet] {
         self.by_type.get(&t).map(Vec::as_slice).unwrap_or(&[])
@@ -478,6 +497,48 @@ impl CidrConfig {
     pub fn cluster_names(&self) -> impl Iterator<Item = &str> {
         self.clusters.keys().map(String::as_str)
     }
+
+    /// The flattened trie over every cluster at once: one row per distinct
+    /// prefix of any cluster, sorted by `(key, len)`, carrying, for each
+    /// cluster with a prefix covering it, that cluster's winner (first type in
+    /// Cilium's order, most specific prefix within it) over all its prefixes
+    /// covering it. A longest-prefix match over these rows, then the row's
+    /// entry for cluster C, equals `self.cluster(C).lookup(ip)` for every
+    /// address: the rows ClickHouse's IP_TRIE dictionary is loaded with.
+    pub fn trie_rows(&self) -> Vec<TrieRow<'_>> {
+        let mut keys: Vec<(u128, u8)> = self.clusters.values().flat_map(ClusterCidrs::prefixes).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .map(|(key, len)| TrieRow {
+                key,
+                len,
+                winners: self
+                    .clusters
+                    .iter()
+                    .filter_map(|(c, cc)| cc.lookup_prefix(key, len).map(|m| (c.as_str(), m)))
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// One row of the all-clusters trie ([`CidrConfig::trie_rows`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrieRow<'a> {
+    /// The prefix's masked key in the unified 128-bit space.
+    pub key: u128,
+    /// Its length in that space (IPv4 /p is p + 96).
+    pub len: u8,
+    /// Per cluster covering it (sorted by name), the cluster's winner.
+    pub winners: Vec<(&'a str, CidrMatch)>,
+}
+
+impl TrieRow<'_> {
+    /// The prefix as ClickHouse's IP_TRIE key: IPv6 text, IPv4 as `::ffff:a.b.c.d/(p+96)`.
+    pub fn trie_prefix(&self) -> String {
+        format!("{}/{}", Ipv6Addr::from(self.key), self.len)
+    }
 }
 
 #[cfg(test)]
@@ -524,6 +585,40 @@ mod tests {
         assert!(a.lookup("11.0.0.1".parse().unwrap()).is_none());
         assert!(cfg.cluster("c").lookup("10.244.0.1".parse().unwrap()).is_none());
         assert_eq!(cfg.cluster("b").lookup("10.244.9.9".parse().unwrap()).unwrap().network_type, Pod);
+    }
+
+    #[test]
+    fn trie_rows_answer_like_lookup() {
+        use NetworkType::*;
+        let cfg = CidrConfig::from_records(&[
+            rec("a", Node, "10.0.0.0/8"),
+            rec("a", Pod, "10.244.0.0/16"),
+            rec("a", Service, "10.244.1.128/25"),
+            rec("b", Pod, "10.244.0.0/16"),
+            rec("b", Node, "10.244.1.130"),
+            rec("c", Pod, "fd00::/8"),
+        ]);
+        let rows = cfg.trie_rows();
+        let prefixes: Vec<String> = rows.iter().map(TrieRow::trie_prefix).collect();
+        assert_eq!(
+            prefixes,
+            ["::ffff:10.0.0.0/104", "::ffff:10.244.0.0/112", "::ffff:10.244.1.128/121", "::ffff:10.244.1.130/128", "fd00::/8"]
+        );
+        // Longest match for 10.244.1.130 is the /32 of b; a's winner there is its pod /16.
+        let last = &rows[3];
+        let w: Vec<(&str, NetworkType, String)> = last.winners.iter().map(|(c, m)| (*c, m.network_type, m.cidr.to_string())).collect();
+        assert_eq!(w, [("a", Pod, "10.244.0.0/16".to_string()), ("b", Pod, "10.244.0.0/16".to_string())]);
+        // Brute force: for sampled addresses, longest trie row's entry == lookup.
+        for ip in ["10.1.1.1", "10.244.1.129", "10.244.1.130", "10.244.1.200", "10.244.2.1", "11.0.0.1", "fd00::1", "fe00::1"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let k = ip_key(ip);
+            let row = rows.iter().filter(|r| k & mask(r.len) == r.key).max_by_key(|r| r.len);
+            for c in ["a", "b", "c", "d"] {
+                let want = cfg.cluster(c).lookup(ip);
+                let got = row.and_then(|r| r.winners.iter().find(|(n, _)| *n == c).map(|(_, m)| *m));
+                assert_eq!(got, want, "{ip} {c}");
+            }
+        }
     }
 
     #[test]

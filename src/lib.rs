@@ -10,11 +10,13 @@
 //! [`input`] (trace-dump readers), [`edges`] (aggregation), [`output`]
 //! (writers), [`graph`] (dot, mermaid, svg, html pictures of edges),
 //! [`k8s`] (a cluster's own CIDRs from its API server or dumps), [`gen`]
-//! (synthetic data for tests and benchmarks), [`cmd`] (the command line, one
-//! file per subcommand).
+//! (synthetic data for tests and benchmarks), [`clickhouse`] (schema, CIDR
+//! pushes and the map in ClickHouse), [`cmd`] (the command line, one file per
+//! subcommand).
 #![warn(missing_docs)]
 
 pub mod cidr;
+pub mod clickhouse;
 pub mod cmd;
 pub mod edges;
 pub mod error;

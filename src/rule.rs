@@ -1,6 +1,6 @@
 //! The classification rule: the one Rust statement of Cilium's order.
-//! `sql/0005_classify_functions.sql` mirrors it line for line; the live parity
-//! tests prove the two agree on every row.
+//! `sql/0007_classify_functions.sql` and `sql/0010_classify_spans.sql` mirror
+//! it step for step; the live parity tests prove the two agree on every row.
 //!
 //! For a source cluster C and a peer P:
 //! 1. Parse P ([`parse_peer`]): IPv4, IPv6, `ip:port`, `[v6]:port`, IPv4-mapped
@@ -318,6 +318,12 @@ fn is_loopback_or_unspecified(ip: IpAddr) -> bool {
     ip.is_loopback() || ip.is_unspecified()
 }
 
+/// False when a span has no peer at all: `dest` and `dest_ip` both blank
+/// (such a row is not an edge; readers reject it, the SQL views drop it).
+pub fn has_peer(dest: &str, dest_ip: &str) -> bool {
+    !(dest.trim().is_empty() && dest_ip.trim().is_empty())
+}
+
 /// The answer for one peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {
@@ -414,14 +420,13 @@ impl Classifier {
     }
 
     /// Classify a span's destination: `dest_ip` when it parses as an address
-    /// (step 1's address forms), else `dest` when it is not blank, else
-    /// `dest_ip` as any peer (a name, or garbage → invalid). `None` when both
-    /// are blank.
+    /// (step 1's address forms), else `dest`, else (`dest` blank) `dest_ip` as
+    /// a peer string. `None` only when both are blank ([`has_peer`] is false).
     pub fn classify_span(&self, cluster: &str, dest: &str, dest_ip: &str) -> Option<Verdict> {
         match parse_ip(dest_ip) {
             Some(ip) => Some(self.classify_ip(cluster, ip)),
-            None if !dest.trim().is_empty() => self.classify(cluster, dest),
-            None => self.classify(cluster, dest_ip),
+            None if dest.trim().is_empty() => self.classify(cluster, dest_ip),
+            None => self.classify(cluster, dest),
         }
     }
 
@@ -645,7 +650,12 @@ mod tests {
         assert_eq!(c.classify_span("prod", "", "garbage!").unwrap().hint, Some(Hint::Invalid));
         assert_eq!(c.classify_span("prod", " ", "api.stripe.com").unwrap().hint, Some(Hint::Hostname));
         assert!(c.classify_span("prod", "", "").is_none());
-        assert!(c.classify_span("prod", " ", " ").is_none());
+        assert!(c.classify_span("prod", " ", "\u{3000}").is_none());
+        // dest blank, dest_ip not an address: dest_ip is the peer string.
+        assert_eq!(kind(&c, "prod", "garbage"), (Kind::Service, None));
+        assert_eq!(c.classify_span("prod", "", "garbage").unwrap().kind, Kind::Service);
+        assert_eq!(c.classify_span("prod", " ", "a.b%").unwrap().hint, Some(Hint::Invalid));
+        assert!(!has_peer(" ", "\t") && has_peer("", "x"));
     }
 
     #[test]

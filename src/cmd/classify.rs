@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cidr::{read_cidr_file, CidrConfig};
-use crate::cmd::{GraphArgs, Messages, OutputArgs, EXIT_STATUS};
+use crate::clickhouse::{runtime, Ch};
+use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{EdgeAggregator, EdgeKeyRef};
 use crate::error::{Error, Result};
 use crate::input::{Event, Format, Input, SPAN_COLUMNS};
@@ -23,13 +24,18 @@ use crate::rule::{Classifier, Verdict, DEFAULT_CLUSTER_DOMAIN};
 /// Examples:
 ///   netmap classify --cidrs cidrs.csv --cluster prod 192.168.254.80 --explain
 ///   netmap classify --cidrs cidrs.csv --input spans.csv -o table
+///   netmap classify --clickhouse --cluster prod 10.244.1.5
 ///   kubectl ... | netmap classify --cidrs cidrs.csv --cluster prod --input - --per-row
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXIT_STATUS)]
 pub struct Args {
     /// CIDR configuration: CSV (cluster_name,network_type,cidr_block[,is_active]), JSON array or JSON lines.
-    #[arg(long, value_name = "FILE")]
-    pub cidrs: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "clickhouse", conflicts_with = "clickhouse")]
+    pub cidrs: Option<PathBuf>,
+
+    /// Load the CIDR configuration from ClickHouse (the active sets `netmap push` published).
+    #[arg(long)]
+    pub clickhouse: bool,
 
     /// Source cluster of the addresses; for a dump, the cluster of rows with an empty k8s_cluster_name.
     #[arg(long, value_name = "NAME")]
@@ -74,6 +80,34 @@ pub struct Args {
     /// Addresses or names to classify (IP, ip:port, [v6]:port, URL, hostname).
     #[arg(value_name = "ADDR")]
     pub addresses: Vec<String>,
+
+    /// Connection (with --clickhouse).
+    #[command(flatten)]
+    pub ch: ChArgs,
+}
+
+impl Args {
+    /// Where the CIDRs came from, for messages.
+    fn cidr_source(&self) -> String {
+        match &self.cidrs {
+            Some(p) => p.display().to_string(),
+            None => format!("clickhouse database {}", self.ch.database),
+        }
+    }
+}
+
+/// Load the CIDR records from `--cidrs FILE` or `--clickhouse`.
+fn load_records(args: &Args) -> Result<Vec<crate::cidr::CidrRecord>> {
+    match &args.cidrs {
+        Some(p) => read_cidr_file(p),
+        None => {
+            let ch = Ch::new(&args.ch.config()?)?;
+            runtime()?.block_on(async {
+                ch.ping().await?;
+                crate::clickhouse::cidrs::active_records(&ch).await
+            })
+        }
+    }
 }
 
 /// Columns of address mode.
@@ -84,7 +118,7 @@ pub const VERDICT_COLUMNS: [&str; 5] = ["kind", "is_external", "matched_type", "
 
 /// Run `netmap classify`.
 pub fn run(args: Args) -> Result<()> {
-    let records = read_cidr_file(&args.cidrs)?;
+    let records = load_records(&args)?;
     let classifier = Classifier::new(CidrConfig::from_records(&records), &args.cluster_domain);
     match &args.input {
         Some(path) => classify_dump(&args, &classifier, path.clone()),
@@ -113,7 +147,7 @@ fn classify_addresses(args: &Args, c: &Classifier) -> Result<()> {
         let known: Vec<&str> = c.config().cluster_names().collect();
         Messages::warn(format!(
             "cluster {cluster:?} has no CIDRs in {} (clusters there: {}); every IP is world",
-            args.cidrs.display(),
+            args.cidr_source(),
             if known.is_empty() { "none".to_string() } else { known.join(", ") }
         ));
     }
@@ -243,7 +277,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         Messages::say(line);
     }
     for u in &unknown_clusters {
-        Messages::warn(format!("cluster {u:?} has no CIDRs in {}: its IPs are all world", args.cidrs.display()));
+        Messages::warn(format!("cluster {u:?} has no CIDRs in {}: its IPs are all world", args.cidr_source()));
     }
     let mut summary = format!(
         "{name} ({used}): {} records, {calls} calls{}, {} rejected",

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::cidr::{read_cidr_file, CidrConfig};
-use crate::cmd::{GraphArgs, Messages, OutputArgs, EXIT_STATUS};
+use crate::clickhouse::{runtime, Ch};
+use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{read_edge_file, Counts, Edge, EdgeAggregator, EdgeKey, EdgeKeyRef};
 use crate::graph::{self, Mark};
 use crate::error::{display_path, Error, Result};
@@ -67,6 +68,18 @@ pub struct Args {
     /// Shared output options.
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// With a `clickhouse` side: only edges at or after this time (RFC 3339 or Unix time).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// With a `clickhouse` side: only edges before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Connection (for a `clickhouse` side).
+    #[command(flatten)]
+    pub ch: ChArgs,
 
     /// Graph options (with -o dot|mermaid|svg|html: changed edges are marked).
     #[command(flatten)]
@@ -208,9 +221,18 @@ fn edges_under_two_configs(args: &Args, old: &Classifier, new: &Classifier, path
 /// Load one side: an edge file, or `clickhouse`.
 fn load_side(side: &str, args: &Args) -> Result<Vec<Edge>> {
     if side == "clickhouse" {
-        return Err(Error::Usage(format!("{side}: reading edges from ClickHouse needs the clickhouse options of this build")));
+        let time = |flag: &str, v: &Option<String>| -> Result<Option<i64>> {
+            v.as_deref()
+                .map(|t| crate::input::parse_timestamp(t).map_err(|m| Error::Usage(format!("--{flag}: {m}"))))
+                .transpose()
+        };
+        let (since, until) = (time("since", &args.since)?, time("until", &args.until)?);
+        let ch = Ch::new(&args.ch.config()?)?;
+        return runtime()?.block_on(crate::clickhouse::edges::read_edges(&ch, args.cluster.as_deref(), since, until));
     }
-    let _ = args;
+    if args.since.is_some() || args.until.is_some() {
+        return Err(Error::Usage(format!("{side}: --since/--until filter a clickhouse side only")));
+    }
     read_edge_file(std::path::Path::new(side))
 }
 

@@ -6,10 +6,12 @@
 //! summaries) through [`Messages`]; the modules under it (`rule`, `cidr`,
 //! `input`, ...) never print. Only `src/bin/netmap.rs` exits.
 
+pub mod apply_schema;
 pub mod classify;
 pub mod diff;
 pub mod generate;
 pub mod collect_cidrs;
+pub mod push;
 
 use std::io::Write;
 
@@ -47,6 +49,10 @@ pub enum Command {
     /// Learn a cluster's pod, service and node CIDRs from Kubernetes (live or kubectl dumps).
     #[command(long_about = collect_cidrs::LONG_ABOUT)]
     CollectCidrs(collect_cidrs::Args),
+    /// Create or upgrade the netmap schema in ClickHouse (migrations in sql/).
+    ApplySchema(apply_schema::Args),
+    /// Replace clusters' CIDR sets in ClickHouse atomically.
+    Push(push::Args),
 }
 
 /// `-o/--output`, shared by every command that prints rows.
@@ -92,6 +98,43 @@ impl GraphArgs {
     }
 }
 
+/// How to reach ClickHouse; flattened into every ClickHouse subcommand.
+/// The password comes only from `CLICKHOUSE_PASSWORD` (never a flag, never printed).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChArgs {
+    /// ClickHouse HTTP(S) URL.
+    #[arg(long, env = "CLICKHOUSE_URL", hide_env_values = true, value_name = "URL", default_value = crate::clickhouse::DEFAULT_URL)]
+    pub url: String,
+
+    /// ClickHouse user (the password is read from CLICKHOUSE_PASSWORD).
+    #[arg(long, env = "CLICKHOUSE_USER", value_name = "USER", default_value = "default")]
+    pub user: String,
+
+    /// The netmap database.
+    #[arg(long, env = "NETMAP_DATABASE", value_name = "NAME", default_value = crate::clickhouse::DEFAULT_DATABASE)]
+    pub database: String,
+
+    /// Seconds to wait for each request to ClickHouse.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+impl ChArgs {
+    /// The connection settings, with the password from the environment.
+    pub fn config(&self) -> Result<crate::clickhouse::Config> {
+        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+            return Err(crate::Error::Usage(format!("--timeout {}: must be a positive number of seconds", self.timeout)));
+        }
+        Ok(crate::clickhouse::Config {
+            url: self.url.clone(),
+            user: self.user.clone(),
+            password: std::env::var("CLICKHOUSE_PASSWORD").ok().filter(|p| !p.is_empty()),
+            database: self.database.clone(),
+            timeout: std::time::Duration::from_secs_f64(self.timeout),
+        })
+    }
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -99,6 +142,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Diff(a) => diff::run(a),
         Command::Generate(a) => generate::run(a),
         Command::CollectCidrs(a) => collect_cidrs::run(a),
+        Command::ApplySchema(a) => apply_schema::run(a),
+        Command::Push(a) => push::run(a),
     }
 }
 

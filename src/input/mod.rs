@@ -204,7 +204,7 @@ impl ReadOpts {
                 None => return Err(("cluster", "no cluster: k8s_cluster_name is empty and no --cluster was given".to_string())),
             }
         }
-        if row.dest.trim().is_empty() && row.dest_ip.trim().is_empty() {
+        if !crate::rule::has_peer(row.dest, row.dest_ip) {
             return Err(("peer", "no peer: dest and dest_ip are both empty".to_string()));
         }
         Ok(row)
