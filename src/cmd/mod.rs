@@ -39,6 +39,13 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Learn a cluster's pod, service and node CIDRs from Kubernetes (live or kubectl dumps).
+    #[command(long_about = collect_cidrs::LONG_ABOUT)]
+    CollectCidrs(collect_cidrs::Args),
+    /// Replace clusters' CIDR sets in ClickHouse atomically.
+    Push(push::Args),
+    /// Create or upgrade the netmap schema in ClickHouse (migrations in sql/).
+    ApplySchema(apply_schema::Args),
     /// Classify addresses, or whole trace dumps into edges, offline.
     Classify(classify::Args),
     /// Compare two edge sets, or one dump under two CIDR configurations.
@@ -46,13 +53,6 @@ pub enum Command {
     /// Write a synthetic CIDR configuration and trace dump (tests, benchmarks).
     #[command(hide = true)]
     Generate(generate::Args),
-    /// Learn a cluster's pod, service and node CIDRs from Kubernetes (live or kubectl dumps).
-    #[command(long_about = collect_cidrs::LONG_ABOUT)]
-    CollectCidrs(collect_cidrs::Args),
-    /// Create or upgrade the netmap schema in ClickHouse (migrations in sql/).
-    ApplySchema(apply_schema::Args),
-    /// Replace clusters' CIDR sets in ClickHouse atomically.
-    Push(push::Args),
 }
 
 /// `-o/--output`, shared by every command that prints rows.
