@@ -231,27 +231,10 @@ mod tests {
     use crate::input::SpanRow;
     use crate::rule::{parse_ip, Classifier, Kind, DEFAULT_CLUSTER_DOMAIN};
 
-    /// An event, owned.
-    #[derive(Debug, Clone, PartialEq)]
-    enum Got {
-        Row(SpanRow),
-        Reject { line: u64, class: &'static str, reason: String, raw: Vec<u8> },
-        Skip(&'static str),
-    }
+    use crate::input::testing::Got;
 
     fn read_with(input: &[u8], cluster: Option<&str>) -> Vec<Got> {
-        let opts = ReadOpts { name: "flows.json".into(), default_cluster: cluster.map(str::to_string) };
-        let mut got = Vec::new();
-        read(&mut &input[..], &opts, &mut |ev| {
-            got.push(match ev {
-                Event::Row(r) => Got::Row(r.to_owned_row()),
-                Event::Reject(r) => Got::Reject { line: r.line, class: r.class, reason: r.reason, raw: r.raw.into_owned() },
-                Event::Skip(s) => Got::Skip(s),
-            });
-            Ok(())
-        })
-        .expect("reading from memory does not fail");
-        got
+        crate::input::testing::collect(read, input, "flows.json", cluster)
     }
 
     fn reject(got: &Got) -> (u64, &'static str, &str) {

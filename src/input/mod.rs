@@ -478,6 +478,47 @@ pub(crate) fn for_each_line(
 }
 
 
+/// Test support shared by the readers' tests: run a reader over bytes and
+/// collect its events, owned.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Event, ReadOpts, Sink, SpanRow};
+    use crate::error::Result;
+    use std::io::BufRead;
+
+    /// An event, owned.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Got {
+        /// A row.
+        Row(SpanRow),
+        /// A reject.
+        Reject { line: u64, class: &'static str, reason: String, raw: Vec<u8> },
+        /// A skip.
+        Skip(&'static str),
+    }
+
+    /// Run `read` over `input` named `name` with `cluster` as the default cluster.
+    pub fn collect(
+        read: fn(&mut dyn BufRead, &ReadOpts, &mut Sink<'_>) -> Result<()>,
+        input: &[u8],
+        name: &str,
+        cluster: Option<&str>,
+    ) -> Vec<Got> {
+        let opts = ReadOpts { name: name.into(), default_cluster: cluster.map(str::to_string) };
+        let mut got = Vec::new();
+        read(&mut &input[..], &opts, &mut |ev| {
+            got.push(match ev {
+                Event::Row(r) => Got::Row(r.to_owned_row()),
+                Event::Reject(r) => Got::Reject { line: r.line, class: r.class, reason: r.reason, raw: r.raw.into_owned() },
+                Event::Skip(s) => Got::Skip(s),
+            });
+            Ok(())
+        })
+        .expect("reading from memory does not fail");
+        got
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
