@@ -61,8 +61,8 @@ impl Rng {
         self.next_u64() % n.max(1)
     }
     /// Pick one element.
-    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
+    pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[self.below(v.len() as u64) as usize]
     }
 }
 
@@ -77,7 +77,7 @@ fn node_ip(i: usize, k: usize) -> Ipv4Addr {
 }
 
 fn pod_net(i: usize) -> (Ipv4Addr, u8) {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         (Ipv4Addr::new(10, 244, 0, 0), 16)
     } else {
         (Ipv4Addr::new(10, 100 + (i % 100) as u8, 0, 0), 16)
@@ -177,14 +177,14 @@ fn peer(rng: &mut Rng, spec: &GenSpec, i: usize, slot: u64) -> (String, String) 
         12 | 13 => (s(""), node.to_string()),
         14 => (s(""), format!("{}:10250", node_ip((i + 1) % spec.clusters.max(1), 0))),
         15 => (s(""), format!("{}", Ipv4Addr::from(u32::from(pod_net(other).0) + 9))),
-        16..=18 => (s(*r.pick(NAMES)), s("")),
-        19 => (s(*r.pick(NAMES)), s("not-an-ip")),
-        20..=22 => (s(""), s(*r.pick(WORLD_IPS))),
-        23 => (s("external-api"), s(*r.pick(WORLD_IPS))),
+        16..=18 => (s(r.pick(NAMES)), s("")),
+        19 => (s(r.pick(NAMES)), s("not-an-ip")),
+        20..=22 => (s(""), s(r.pick(WORLD_IPS))),
+        23 => (s("external-api"), s(r.pick(WORLD_IPS))),
         24 => (s(""), format!("http://{}:8080/health", node)),
-        25 => (s(""), s(*r.pick(&["127.0.0.1", "::1", "0.0.0.0", "::", "::ffff:127.0.0.1", "[::1]:80"]))),
+        25 => (s(""), s(r.pick(&["127.0.0.1", "::1", "0.0.0.0", "::", "::ffff:127.0.0.1", "[::1]:80"]))),
         26 => (format!("Svc-{}.NS{}.svc", r.below(5), r.below(3)), s("")),
-        27 | 28 => (s(*r.pick(GARBAGE)), s(*r.pick(&["", "garbage", "10.0.0.300"]))),
+        27 | 28 => (s(r.pick(GARBAGE)), s(r.pick(&["", "garbage", "10.0.0.300"]))),
         _ => (s(""), s("")),
     }
 }
