@@ -213,9 +213,9 @@ pub fn write_spans_csv(spec: &GenSpec, w: &mut dyn Write) -> Result<()> {
         let ts = base_ns + (n as i64) * 1_000_000;
         let secs = ts / 1_000_000_000;
         line.clear();
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "{}.{:09}Z,{},svc-{src},{},{},{proto},{},{}\n",
+            "{}.{:09}Z,{},svc-{src},{},{},{proto},{},{}",
             crate::input::format_timestamp(secs * 1_000_000_000).trim_end_matches(".000000000Z"),
             ts % 1_000_000_000,
             cluster_name(i),
