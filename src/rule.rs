@@ -713,6 +713,48 @@ mod tests {
                     prop_assert_eq!(got, want, "ip {}", Ipv4Addr::from(ip));
                 }
             }
+
+            /// Both families, two clusters with overlapping records: the
+            /// flattened lookup equals a scan with `IpNet::contains`, and a
+            /// cluster never sees the other's prefixes.
+            #[test]
+            fn both_families_and_clusters_equal_linear_scan(
+                recs in prop::collection::vec((0usize..2, 0u8..4, any::<bool>(), any::<u128>(), 0u8..=24), 0..30),
+                probes in prop::collection::vec((any::<bool>(), any::<u128>()), 1..40),
+            ) {
+                // v4 under 10.0.0.0/8 (/8../32), v6 under fd00::/16 (/16../112).
+                let net = |v6: bool, bits: u128, l: u8| -> IpNet {
+                    if v6 {
+                        let a = Ipv6Addr::from((0xfd00u128 << 112) | (bits >> 16));
+                        IpNet::V6(ipnet::Ipv6Net::new(a, 16 + l * 4).unwrap().trunc())
+                    } else {
+                        let a = Ipv4Addr::from(0x0a00_0000 | (bits as u32 & 0x00ff_ffff));
+                        IpNet::V4(ipnet::Ipv4Net::new(a, 8 + l).unwrap().trunc())
+                    }
+                };
+                let names = ["a", "b"];
+                let rows: Vec<(&str, NetworkType, String)> = recs.iter()
+                    .map(|&(c, t, v6, bits, l)| (names[c], NetworkType::from_rank(t + 1).unwrap(), net(v6, bits, l).to_string()))
+                    .collect();
+                let refs: Vec<(&str, NetworkType, &str)> = rows.iter().map(|(c, t, s)| (*c, *t, s.as_str())).collect();
+                let cls = classifier(&refs);
+                let mut ips: Vec<IpAddr> = probes.iter().map(|&(v6, bits)| match net(v6, bits, 24) {
+                    IpNet::V4(n) => IpAddr::V4(n.addr()),
+                    IpNet::V6(n) => IpAddr::V6(n.addr()),
+                }).collect();
+                ips.extend(rows.iter().map(|r| r.2.parse::<IpNet>().unwrap().network()));
+                for ip in ips {
+                    for c in names {
+                        let want = rows.iter()
+                            .filter(|r| r.0 == c)
+                            .map(|r| (r.1, r.2.parse::<IpNet>().unwrap()))
+                            .filter(|(_, n)| n.contains(&ip))
+                            .min_by_key(|(t, n)| (*t, u8::MAX - n.prefix_len()));
+                        let got = cls.config().cluster(c).lookup(ip).map(|m| (m.network_type, m.cidr));
+                        prop_assert_eq!(got, want, "cluster {} ip {}", c, ip);
+                    }
+                }
+            }
         }
     }
 }
