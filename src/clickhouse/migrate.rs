@@ -44,6 +44,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0013_network_connections.sql", include_str!("../../sql/0013_network_connections.sql")),
     ("0014_network_connections_mv.sql", include_str!("../../sql/0014_network_connections_mv.sql")),
     ("0015_signoz_to_stream.sql", include_str!("../../sql/0015_signoz_to_stream.sql")),
+    ("0016_deduplication_window.sql", include_str!("../../sql/0016_deduplication_window.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod generate;
 pub mod collect_cidrs;
 pub mod push;
+pub mod replay;
 
 use std::io::Write;
 
@@ -53,6 +54,8 @@ pub enum Command {
     ApplySchema(apply_schema::Args),
     /// Replace clusters' CIDR sets in ClickHouse atomically.
     Push(push::Args),
+    /// Load a trace dump into ClickHouse (spans, or SigNoz's trace table).
+    Replay(replay::Args),
 }
 
 /// `-o/--output`, shared by every command that prints rows.
@@ -144,6 +147,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::CollectCidrs(a) => collect_cidrs::run(a),
         Command::ApplySchema(a) => apply_schema::run(a),
         Command::Push(a) => push::run(a),
+        Command::Replay(a) => replay::run(a),
     }
 }
 
