@@ -238,6 +238,9 @@ pub fn run(args: Args) -> Result<()> {
             "--time-shift now reads the input twice (to find its last row): give a file, or a duration such as +3d".into(),
         ));
     }
+    if args.input.as_os_str() != "-" {
+        std::fs::File::open(&args.input).map_err(|e| Error::io(&args.input, e))?;
+    }
     let target = match args.source {
         Source::Native => Target::Spans,
         Source::Signoz => Target::signoz(&args.signoz_table)?,
