@@ -278,6 +278,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let total_bytes = if args.input.as_os_str() == "-" { None } else { std::fs::metadata(&args.input).ok().map(|m| m.len()) };
     let pb = progress_bar(total_bytes);
+    pb.set_message("0 rows inserted");
     let inserted = Arc::new(AtomicU64::new(0));
 
     // The inserter: its own thread and runtime, one batch behind the reader.
