@@ -282,7 +282,9 @@ fn replay_survives_a_server_restart() {
     }
     let server = OwnServer::start("replay-restart");
     let dir = TempDir::new("replay-restart-data");
-    let d = dump(&dir, ROWS);
+    // Small batches (each insert through the view chain costs ~0.25 s here), so the
+    // replay is still going when the server stops.
+    let d = dump(&dir, 10_000);
     let cidrs = std::fs::read_to_string(&d.cidrs).unwrap();
 
     // 1. The server stops mid-replay and --retries 0 gives up: exit 2 naming the batch.
@@ -290,7 +292,7 @@ fn replay_survives_a_server_restart() {
     let db = server.db("netmap_t_restart_a");
     db.apply_schema(&[]);
     db.push(&cidrs, &[]);
-    let args = ["replay", "--input", &d.spans, "--batch-size", "250", "--retries", "0"];
+    let args = ["replay", "--input", &d.spans, "--batch-size", "200", "--retries", "0"];
     let mut child = spawn_replay(&server.url, &db.name, &args);
     let before = wait_midway(&db, &mut child, d.calls);
     server.stop();
@@ -313,7 +315,7 @@ fn replay_survives_a_server_restart() {
     let db = server.db("netmap_t_restart_b");
     db.apply_schema(&[]);
     db.push(&cidrs, &[]);
-    let args = ["replay", "--input", &d.spans, "--batch-size", "250", "--retries", "8"];
+    let args = ["replay", "--input", &d.spans, "--batch-size", "200", "--retries", "8"];
     let mut child = spawn_replay(&server.url, &db.name, &args);
     wait_midway(&db, &mut child, d.calls);
     server.stop();
