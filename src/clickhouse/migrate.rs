@@ -519,6 +519,17 @@ mod tests {
     }
 
     #[test]
+    fn every_replayed_table_keeps_a_deduplication_window() {
+        let ms = embedded().unwrap();
+        let r = Render { cluster: Some("main".into()), ..Render::default() };
+        let sql: Vec<String> = ms.iter().flat_map(|m| m.statements(&r).unwrap()).collect();
+        for t in crate::clickhouse::replay::CHAIN_TABLES {
+            let want = format!("ALTER TABLE netmap.{t} ON CLUSTER `main` MODIFY SETTING non_replicated_deduplication_window = 1000");
+            assert!(sql.iter().any(|s| s.contains(&want)), "no migration sets a deduplication window on {t}");
+        }
+    }
+
+    #[test]
     fn names_are_checked() {
         for bad in ["1_x.sql", "0001-x.sql", "0001_X.sql", "0001_.sql", "0001_x.txt", "README.md", "0000_x.sql"] {
             assert!(Migration::new(bad, String::new(), "sql").is_err(), "{bad}");
