@@ -261,6 +261,20 @@ impl Rejects {
         self.by_class.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
     }
 
+    /// The summary phrase shared by every command that reads a dump:
+    /// `N rejected`, the count per reason when any, and `, S skipped (not
+    /// client calls)` when records were skipped.
+    pub fn summary_phrase(&self, skipped: u64) -> String {
+        let mut s = format!("{} rejected", self.total);
+        if self.total > 0 {
+            s.push_str(&format!(" ({})", self.by_class()));
+        }
+        if skipped > 0 {
+            s.push_str(&format!(", {skipped} skipped (not client calls)"));
+        }
+        s
+    }
+
     /// Lines for stderr: the first few rejects, then how many more.
     pub fn report(&self) -> Vec<String> {
         let mut v: Vec<String> = self.shown.iter().map(|m| format!("rejected {m}")).collect();

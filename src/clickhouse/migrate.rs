@@ -44,6 +44,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0013_network_connections.sql", include_str!("../../sql/0013_network_connections.sql")),
     ("0014_network_connections_mv.sql", include_str!("../../sql/0014_network_connections_mv.sql")),
     ("0015_signoz_to_stream.sql", include_str!("../../sql/0015_signoz_to_stream.sql")),
+    ("0016_deduplication_window.sql", include_str!("../../sql/0016_deduplication_window.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).
@@ -515,6 +516,17 @@ mod tests {
         let ms = embedded().unwrap();
         assert_eq!(load_dir(Path::new(dir)).unwrap(), ms);
         assert_eq!(ms.iter().filter(|m| m.source == Some(Source::Signoz)).count(), 1);
+    }
+
+    #[test]
+    fn every_replayed_table_keeps_a_deduplication_window() {
+        let ms = embedded().unwrap();
+        let r = Render { cluster: Some("main".into()), ..Render::default() };
+        let sql: Vec<String> = ms.iter().flat_map(|m| m.statements(&r).unwrap()).collect();
+        for t in crate::clickhouse::replay::CHAIN_TABLES {
+            let want = format!("ALTER TABLE netmap.{t} ON CLUSTER `main` MODIFY SETTING non_replicated_deduplication_window = 1000");
+            assert!(sql.iter().any(|s| s.contains(&want)), "no migration sets a deduplication window on {t}");
+        }
     }
 
     #[test]

@@ -6,9 +6,9 @@
 //! bound to the netmap database, plus one without a database for
 //! bootstrapping), and the mapping of every client failure to
 //! [`Error::ClickHouse`]: `clickhouse at URL: cause`, one line, never a
-//! password. Leaves migrations to [`migrate`], CIDR pushes to [`cidrs`] and
-//! reading the map to [`edges`]. Async on tokio; the command layer owns the
-//! runtime ([`runtime`]).
+//! password. Leaves migrations to [`migrate`], CIDR pushes to [`cidrs`],
+//! loading dumps to [`replay`] and reading the map to [`edges`]. Async on
+//! tokio; the command layer owns the runtime ([`runtime`]).
 //!
 //! Invariant: values never enter SQL text. Rows go through RowBinary
 //! (`insert`) and query parameters (`{name:Type}`); the only names rendered
@@ -18,6 +18,7 @@
 pub mod cidrs;
 pub mod edges;
 pub mod migrate;
+pub mod replay;
 
 use std::future::Future;
 use std::time::Duration;
@@ -125,6 +126,11 @@ impl Ch {
     /// The netmap database.
     pub fn database(&self) -> &str {
         &self.database
+    }
+
+    /// The limit for each request (`--timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The client bound to the netmap database (for inserts and queries).

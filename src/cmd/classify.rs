@@ -280,17 +280,11 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         Messages::warn(format!("cluster {u:?} has no CIDRs in {}: its IPs are all world", args.cidr_source()));
     }
     let mut summary = format!(
-        "{name} ({used}): {} records, {calls} calls{}, {} rejected",
+        "{name} ({used}): {} records, {calls} calls{}, {}",
         rows + rejects.total() + skipped,
         if args.per_row { String::new() } else { format!(" in {edges} edges") },
-        rejects.total(),
+        rejects.summary_phrase(skipped),
     );
-    if rejects.total() > 0 {
-        summary.push_str(&format!(" ({})", rejects.by_class()));
-    }
-    if skipped > 0 {
-        summary.push_str(&format!(", {skipped} skipped (not client calls)"));
-    }
     summary.push_str(&format!(" in {:.2}s", started.elapsed().as_secs_f64()));
     Messages::say(summary);
     debug_assert_eq!(calls, rows);

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod generate;
 pub mod collect_cidrs;
 pub mod push;
+pub mod replay;
 
 use std::io::Write;
 
@@ -48,6 +49,8 @@ pub enum Command {
     ApplySchema(apply_schema::Args),
     /// Classify addresses, or whole trace dumps into edges, offline.
     Classify(classify::Args),
+    /// Load a trace dump into ClickHouse (spans, or SigNoz's trace table).
+    Replay(replay::Args),
     /// Compare two edge sets, or one dump under two CIDR configurations.
     Diff(diff::Args),
     /// Write a synthetic CIDR configuration and trace dump (tests, benchmarks).
@@ -144,6 +147,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::CollectCidrs(a) => collect_cidrs::run(a),
         Command::ApplySchema(a) => apply_schema::run(a),
         Command::Push(a) => push::run(a),
+        Command::Replay(a) => replay::run(a),
     }
 }
 

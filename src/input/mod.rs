@@ -19,9 +19,11 @@ pub mod otlp;
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::error::{display_path, Error, Result};
 
@@ -217,12 +219,20 @@ pub struct Input {
     path: PathBuf,
     format: Option<Format>,
     default_cluster: Option<String>,
+    progress: Option<Arc<AtomicU64>>,
 }
 
 impl Input {
     /// An input at `path` (`-` = stdin) with an explicit format or `None` to detect it.
     pub fn new(path: impl Into<PathBuf>, format: Option<Format>) -> Input {
-        Input { path: path.into(), format, default_cluster: None }
+        Input { path: path.into(), format, default_cluster: None, progress: None }
+    }
+
+    /// Count the bytes read from the input into `counter` as reading goes
+    /// (for progress bars: compare with the file's length).
+    pub fn progress(mut self, counter: Arc<AtomicU64>) -> Input {
+        self.progress = Some(counter);
+        self
     }
 
     /// Rows with an empty cluster belong to `cluster` (`--cluster`).
@@ -243,12 +253,15 @@ impl Input {
 
     fn open(&self) -> Result<Box<dyn BufRead>> {
         const CAP: usize = 1 << 16;
-        if self.path.as_os_str() == "-" {
-            Ok(Box::new(BufReader::with_capacity(CAP, std::io::stdin())))
+        let raw: Box<dyn Read> = if self.path.as_os_str() == "-" {
+            Box::new(std::io::stdin())
         } else {
-            let f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-            Ok(Box::new(BufReader::with_capacity(CAP, f)))
-        }
+            Box::new(File::open(&self.path).map_err(|e| Error::io(&self.path, e))?)
+        };
+        Ok(match &self.progress {
+            Some(c) => Box::new(BufReader::with_capacity(CAP, Counting { inner: raw, count: c.clone() })),
+            None => Box::new(BufReader::with_capacity(CAP, raw)),
+        })
     }
 
     /// Read every record, calling `sink` once per record. Returns the format used.
@@ -266,6 +279,20 @@ impl Input {
             Format::Hubble => hubble::read(&mut r, &opts, sink),
         };
         res.map(|()| format)
+    }
+}
+
+/// A reader that adds the bytes it reads to a shared counter.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 
