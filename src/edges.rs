@@ -10,7 +10,7 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
 
-use hashbrown::{Equivalent, HashMap};
+use hashbrown::{DefaultHashBuilder, Equivalent, HashTable};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{display_path, Error, Origin, Result};
@@ -125,9 +125,15 @@ pub struct Edge {
 }
 
 /// Aggregates rows into edges, streaming.
+///
+/// Edges live in a vector in first-seen order; a hash table of indices finds
+/// them by key. [`slot`](Self::slot) + [`bump`](Self::bump) let a caller that
+/// remembers a row's edge ([`RowMemo`]) skip the key hash on repeated rows.
 #[derive(Debug, Default)]
 pub struct EdgeAggregator {
-    map: HashMap<EdgeKey, Counts>,
+    edges: Vec<(EdgeKey, Counts)>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
 }
 
 impl EdgeAggregator {
@@ -136,52 +142,158 @@ impl EdgeAggregator {
         Self::default()
     }
 
-    /// Count one call on the edge `key`.
-    pub fn add(&mut self, key: EdgeKeyRef<'_>, duration_ns: u64, is_error: bool) {
-        let hash = self.map.hasher().hash_one(key);
-        let c = self
-            .map
-            .raw_entry_mut()
-            .from_hash(hash, |k| key.equivalent(k))
-            .or_insert_with(|| (key.to_owned_key(), Counts::default()))
-            .1;
+    /// The slot of the edge `key`, created (with zero counts) if new.
+    pub fn slot(&mut self, key: EdgeKeyRef<'_>) -> usize {
+        let hash = self.hasher.hash_one(key);
+        let (edges, hasher) = (&mut self.edges, &self.hasher);
+        let entry = self
+            .index
+            .entry(hash, |&i| key.equivalent(&edges[i as usize].0), |&i| hasher.hash_one(&edges[i as usize].0));
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => *o.get() as usize,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = edges.len();
+                v.insert(u32::try_from(i).expect("fewer than 2^32 distinct edges"));
+                edges.push((key.to_owned_key(), Counts::default()));
+                i
+            }
+        }
+    }
+
+    /// Count one call on the edge in `slot` (from [`slot`](Self::slot)).
+    pub fn bump(&mut self, slot: usize, duration_ns: u64, is_error: bool) {
+        let c = &mut self.edges[slot].1;
         c.calls += 1;
         c.errors += u64::from(is_error);
         c.duration_sum_ns = c.duration_sum_ns.saturating_add(duration_ns);
     }
 
+    /// Count one call on the edge `key`.
+    pub fn add(&mut self, key: EdgeKeyRef<'_>, duration_ns: u64, is_error: bool) {
+        let slot = self.slot(key);
+        self.bump(slot, duration_ns, is_error);
+    }
+
     /// Add whole counters to `key` (merging partial aggregates).
     pub fn add_counts(&mut self, key: EdgeKey, counts: &Counts) {
-        self.map.entry(key).or_default().add(counts);
+        let slot = self.slot(EdgeKeyRef {
+            cluster: &key.k8s_cluster_name,
+            src: &key.src,
+            dest: &key.dest,
+            protocol: &key.protocol,
+            kind: key.kind,
+        });
+        self.edges[slot].1.add(counts);
     }
 
     /// Merge another aggregator into this one.
     pub fn merge(&mut self, other: EdgeAggregator) {
-        for (k, c) in other.map {
+        for (k, c) in other.edges {
             self.add_counts(k, &c);
         }
     }
 
     /// Number of distinct edges so far.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.edges.len()
     }
 
     /// True when no call was counted.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.edges.is_empty()
     }
 
     /// Total calls over all edges.
     pub fn calls(&self) -> u64 {
-        self.map.values().map(|c| c.calls).sum()
+        self.edges.iter().map(|(_, c)| c.calls).sum()
     }
 
     /// The edges, sorted by key.
     pub fn into_sorted(self) -> Vec<Edge> {
-        let mut v: Vec<Edge> = self.map.into_iter().map(|(key, counts)| Edge { key, counts }).collect();
+        let mut v: Vec<Edge> = self.edges.into_iter().map(|(key, counts)| Edge { key, counts }).collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
         v
+    }
+}
+
+/// The fields of a row that decide its edge: the verdict depends only on
+/// `(cluster, dest, dest_ip)` and the edge key on those plus `src` and
+/// `protocol`, so two rows equal on these five fall on the same edge.
+pub type RowKey<'a> = [&'a str; 5];
+
+/// A bounded memo from a row's [`RowKey`] to its edge slot in an
+/// [`EdgeAggregator`]: a repeated row costs one hash of its five fields and
+/// one comparison instead of a classification plus the edge-key hash.
+///
+/// Each entry holds its key inline (one length byte + bytes per field, at
+/// most [`RowMemo::INLINE`] bytes), so a lookup touches one bucket, not a
+/// bucket and a heap key: rows are in random order and the memo is larger
+/// than the CPU caches, so each pointer followed is a cache miss. Rows with
+/// a longer key are simply not remembered (they take the slow path). The
+/// memo is cleared when it holds [`RowMemo::CAPACITY`] rows, so memory stays
+/// bounded; a clear only costs re-classifying, the answer never changes.
+#[derive(Debug, Default)]
+pub struct RowMemo {
+    table: HashTable<MemoEntry>,
+    hasher: DefaultHashBuilder,
+}
+
+/// One remembered row: 128 bytes, two cache lines.
+#[derive(Debug, Clone)]
+struct MemoEntry {
+    hash: u64,
+    slot: u32,
+    len: u8,
+    key: [u8; RowMemo::INLINE],
+}
+
+impl RowMemo {
+    /// Rows remembered before the memo starts over (8 MiB of entries).
+    pub const CAPACITY: usize = 1 << 16;
+    /// Longest encoded key remembered (five length bytes + the fields).
+    pub const INLINE: usize = 128 - 8 - 4 - 1;
+
+    /// An empty memo.
+    pub fn new() -> RowMemo {
+        RowMemo::default()
+    }
+
+    /// The key's inline encoding, or `None` when it does not fit.
+    fn encode(k: &RowKey<'_>, out: &mut [u8; RowMemo::INLINE]) -> Option<u8> {
+        let mut n = 0;
+        for f in k {
+            let len = u8::try_from(f.len()).ok()?;
+            let end = n + 1 + f.len();
+            if end > Self::INLINE {
+                return None;
+            }
+            out[n] = len;
+            out[n + 1..end].copy_from_slice(f.as_bytes());
+            n = end;
+        }
+        u8::try_from(n).ok()
+    }
+
+    /// The slot remembered for `k`.
+    pub fn get(&self, k: &RowKey<'_>) -> Option<usize> {
+        let mut enc = [0u8; Self::INLINE];
+        let len = Self::encode(k, &mut enc)?;
+        let hash = self.hasher.hash_one(&enc[..len as usize]);
+        self.table
+            .find(hash, |e| e.hash == hash && e.len == len && e.key[..len as usize] == enc[..len as usize])
+            .map(|e| e.slot as usize)
+    }
+
+    /// Remember `slot` for `k` (not already present); keys too long to keep inline are not kept.
+    pub fn insert(&mut self, k: &RowKey<'_>, slot: usize) {
+        let mut key = [0u8; Self::INLINE];
+        let Some(len) = Self::encode(k, &mut key) else { return };
+        if self.table.len() >= Self::CAPACITY {
+            self.table.clear();
+        }
+        let hash = self.hasher.hash_one(&key[..len as usize]);
+        let slot = u32::try_from(slot).expect("fewer than 2^32 distinct edges");
+        self.table.insert_unique(hash, MemoEntry { hash, slot, len, key }, |e| e.hash);
     }
 }
 
@@ -290,5 +402,40 @@ mod tests {
         let e = a.into_sorted();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].counts, Counts { calls: 2, errors: 1, duration_sum_ns: 12 });
+    }
+
+    #[test]
+    fn memo_remembers_exact_rows_and_stays_bounded() {
+        let mut m = RowMemo::new();
+        m.insert(&["c", "s", "d", "1.2.3.4", "http"], 7);
+        assert_eq!(m.get(&["c", "s", "d", "1.2.3.4", "http"]), Some(7));
+        // Field boundaries matter: "cs" + "" is not "c" + "s".
+        let long = "x".repeat(200);
+        m.insert(&["c", "s", &long, "", ""], 1);
+        assert_eq!(m.get(&["c", "s", &long, "", ""]), None, "too long to keep inline");
+        assert_eq!(m.get(&["cs", "", "d", "1.2.3.4", "http"]), None);
+        assert_eq!(m.get(&["c", "s", "d", "1.2.3.4", "grpc"]), None);
+        for i in 0..RowMemo::CAPACITY + 10 {
+            let s = i.to_string();
+            m.insert(&["c", &s, "", "", ""], i);
+        }
+        assert!(m.table.len() <= RowMemo::CAPACITY);
+        let last = (RowMemo::CAPACITY + 9).to_string();
+        assert_eq!(m.get(&["c", &last, "", "", ""]), Some(RowMemo::CAPACITY + 9));
+    }
+
+    #[test]
+    fn slots_are_stable_and_merge_adds() {
+        let mut a = EdgeAggregator::new();
+        let k = |d| EdgeKeyRef { cluster: "c", src: "s", dest: d, protocol: "", kind: Kind::Pod };
+        let x = a.slot(k("x"));
+        assert_eq!(a.slot(k("y")), x + 1);
+        assert_eq!(a.slot(k("x")), x);
+        a.bump(x, 3, false);
+        let mut b = EdgeAggregator::new();
+        b.add(k("x"), 4, true);
+        a.merge(b);
+        assert_eq!(a.calls(), 2);
+        assert_eq!(a.into_sorted()[0].counts, Counts { calls: 2, errors: 1, duration_sum_ns: 7 });
     }
 }
