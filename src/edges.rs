@@ -221,17 +221,20 @@ impl EdgeAggregator {
 /// `protocol`, so two rows equal on these five fall on the same edge.
 pub type RowKey<'a> = [&'a str; 5];
 
-/// A bounded memo from a row's [`RowKey`] to its edge slot in an
-/// [`EdgeAggregator`]: a repeated row costs one hash of its five fields and
-/// one comparison instead of a classification plus the edge-key hash.
+/// A bounded memo from a row's [`RowKey`] to its edge in an
+/// [`EdgeAggregator`], counting calls itself: a repeated row costs one hash
+/// of its five fields, one comparison and three additions, instead of a
+/// classification, the edge-key hash and a visit to the edge.
 ///
 /// Each entry holds its key inline (one length byte + bytes per field, at
-/// most [`RowMemo::INLINE`] bytes), so a lookup touches one bucket, not a
-/// bucket and a heap key: rows are in random order and the memo is larger
-/// than the CPU caches, so each pointer followed is a cache miss. Rows with
-/// a longer key are simply not remembered (they take the slow path). The
-/// memo is cleared when it holds [`RowMemo::CAPACITY`] rows, so memory stays
-/// bounded; a clear only costs re-classifying, the answer never changes.
+/// most [`RowMemo::INLINE`] bytes) and its own counters, so a row touches one
+/// bucket and nothing else: rows come in random order and the memo is larger
+/// than the CPU caches, so every pointer followed would be a cache miss. Rows
+/// with a longer key are not remembered ([`count`](Self::count) says so and
+/// the caller counts them on the edge directly). The counters reach the
+/// aggregator at [`flush`](Self::flush), and whenever the memo is full
+/// ([`RowMemo::CAPACITY`] rows) it flushes and starts over, so memory stays
+/// bounded; a restart only costs re-classifying, the answer never changes.
 #[derive(Debug, Default)]
 pub struct RowMemo {
     table: HashTable<MemoEntry>,
@@ -242,24 +245,26 @@ pub struct RowMemo {
 #[derive(Debug, Clone)]
 struct MemoEntry {
     hash: u64,
+    counts: Counts,
     slot: u32,
     len: u8,
     key: [u8; RowMemo::INLINE],
 }
 
 impl RowMemo {
-    /// Rows remembered before the memo starts over (8 MiB of entries).
+    /// Rows remembered before the memo flushes and starts over (8 MiB of entries).
     pub const CAPACITY: usize = 1 << 16;
     /// Longest encoded key remembered (five length bytes + the fields).
-    pub const INLINE: usize = 128 - 8 - 4 - 1;
+    pub const INLINE: usize = 128 - 8 - 24 - 4 - 1;
 
     /// An empty memo.
     pub fn new() -> RowMemo {
         RowMemo::default()
     }
 
-    /// The key's inline encoding, or `None` when it does not fit.
-    fn encode(k: &RowKey<'_>, out: &mut [u8; RowMemo::INLINE]) -> Option<u8> {
+    /// The key's inline encoding and its length, or `None` when it does not fit.
+    fn encode(k: &RowKey<'_>) -> Option<([u8; RowMemo::INLINE], u8)> {
+        let mut out = [0u8; Self::INLINE];
         let mut n = 0;
         for f in k {
             let len = u8::try_from(f.len()).ok()?;
@@ -271,29 +276,47 @@ impl RowMemo {
             out[n + 1..end].copy_from_slice(f.as_bytes());
             n = end;
         }
-        u8::try_from(n).ok()
+        Some((out, u8::try_from(n).ok()?))
     }
 
-    /// The slot remembered for `k`.
-    pub fn get(&self, k: &RowKey<'_>) -> Option<usize> {
-        let mut enc = [0u8; Self::INLINE];
-        let len = Self::encode(k, &mut enc)?;
-        let hash = self.hasher.hash_one(&enc[..len as usize]);
-        self.table
-            .find(hash, |e| e.hash == hash && e.len == len && e.key[..len as usize] == enc[..len as usize])
-            .map(|e| e.slot as usize)
+    /// Count one call of a row seen before; false when `k` is not remembered
+    /// (new, or too long to keep): then [`insert`](Self::insert) it, or count it on the edge.
+    pub fn count(&mut self, k: &RowKey<'_>, duration_ns: u64, is_error: bool) -> bool {
+        let Some((enc, len)) = Self::encode(k) else { return false };
+        let n = len as usize;
+        let hash = self.hasher.hash_one(&enc[..n]);
+        match self.table.find_mut(hash, |e| e.hash == hash && e.len == len && e.key[..n] == enc[..n]) {
+            Some(e) => {
+                e.counts.calls += 1;
+                e.counts.errors += u64::from(is_error);
+                e.counts.duration_sum_ns = e.counts.duration_sum_ns.saturating_add(duration_ns);
+                true
+            }
+            None => false,
+        }
     }
 
-    /// Remember `slot` for `k` (not already present); keys too long to keep inline are not kept.
-    pub fn insert(&mut self, k: &RowKey<'_>, slot: usize) {
-        let mut key = [0u8; Self::INLINE];
-        let Some(len) = Self::encode(k, &mut key) else { return };
+    /// Remember that rows like `k` fall on the edge `slot` of `agg`, and count
+    /// this one. A key too long to keep inline is counted on the edge directly.
+    pub fn insert(&mut self, agg: &mut EdgeAggregator, k: &RowKey<'_>, slot: usize, duration_ns: u64, is_error: bool) {
+        let Some((key, len)) = Self::encode(k) else {
+            agg.bump(slot, duration_ns, is_error);
+            return;
+        };
         if self.table.len() >= Self::CAPACITY {
-            self.table.clear();
+            self.flush(agg);
         }
         let hash = self.hasher.hash_one(&key[..len as usize]);
         let slot = u32::try_from(slot).expect("fewer than 2^32 distinct edges");
-        self.table.insert_unique(hash, MemoEntry { hash, slot, len, key }, |e| e.hash);
+        let counts = Counts { calls: 1, errors: u64::from(is_error), duration_sum_ns: duration_ns };
+        self.table.insert_unique(hash, MemoEntry { hash, counts, slot, len, key }, |e| e.hash);
+    }
+
+    /// Add every remembered row's counts to its edge in `agg` and forget them all.
+    pub fn flush(&mut self, agg: &mut EdgeAggregator) {
+        for e in self.table.drain() {
+            agg.edges[e.slot as usize].1.add(&e.counts);
+        }
     }
 }
 
@@ -405,23 +428,32 @@ mod tests {
     }
 
     #[test]
-    fn memo_remembers_exact_rows_and_stays_bounded() {
+    fn memo_counts_exact_rows_and_stays_bounded() {
+        let mut agg = EdgeAggregator::new();
         let mut m = RowMemo::new();
-        m.insert(&["c", "s", "d", "1.2.3.4", "http"], 7);
-        assert_eq!(m.get(&["c", "s", "d", "1.2.3.4", "http"]), Some(7));
+        let e = |d| EdgeKeyRef { cluster: "c", src: "s", dest: d, protocol: "http", kind: Kind::World };
+        let slot = agg.slot(e("d"));
+        let k = ["c", "s", "d", "1.2.3.4", "http"];
+        assert!(!m.count(&k, 1, false));
+        m.insert(&mut agg, &k, slot, 1, false);
+        assert!(m.count(&k, 2, true));
         // Field boundaries matter: "cs" + "" is not "c" + "s".
+        assert!(!m.count(&["cs", "", "d", "1.2.3.4", "http"], 1, false));
+        assert!(!m.count(&["c", "s", "d", "1.2.3.4", "grpc"], 1, false));
         let long = "x".repeat(200);
-        m.insert(&["c", "s", &long, "", ""], 1);
-        assert_eq!(m.get(&["c", "s", &long, "", ""]), None, "too long to keep inline");
-        assert_eq!(m.get(&["cs", "", "d", "1.2.3.4", "http"]), None);
-        assert_eq!(m.get(&["c", "s", "d", "1.2.3.4", "grpc"]), None);
+        m.insert(&mut agg, &["c", "s", &long, "", ""], slot, 4, false);
+        assert!(!m.count(&["c", "s", &long, "", ""], 1, false), "too long to keep inline: counted on the edge");
+        assert_eq!(agg.calls(), 1);
+        m.flush(&mut agg);
+        assert_eq!(agg.edges[slot].1, Counts { calls: 3, errors: 1, duration_sum_ns: 7 });
+        // Bounded: past CAPACITY it flushes and starts over; nothing is lost.
         for i in 0..RowMemo::CAPACITY + 10 {
             let s = i.to_string();
-            m.insert(&["c", &s, "", "", ""], i);
+            m.insert(&mut agg, &["c", &s, "", "", ""], slot, 0, false);
         }
         assert!(m.table.len() <= RowMemo::CAPACITY);
-        let last = (RowMemo::CAPACITY + 9).to_string();
-        assert_eq!(m.get(&["c", &last, "", "", ""]), Some(RowMemo::CAPACITY + 9));
+        m.flush(&mut agg);
+        assert_eq!(agg.calls(), 3 + RowMemo::CAPACITY as u64 + 10);
     }
 
     #[test]

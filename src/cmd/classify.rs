@@ -252,22 +252,17 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
                     None => {
                         // A row equal to an earlier one on these five fields falls on the same edge.
                         let key = [r.cluster, r.src, r.dest, r.dest_ip, r.protocol];
-                        let slot = match memo.get(&key) {
-                            Some(slot) => slot,
-                            None => {
-                                let v = classify(&mut unknown_clusters);
-                                let slot = agg.slot(EdgeKeyRef {
-                                    cluster: r.cluster,
-                                    src: r.src,
-                                    dest: r.display_dest(),
-                                    protocol: r.protocol,
-                                    kind: v.kind,
-                                });
-                                memo.insert(&key, slot);
-                                slot
-                            }
-                        };
-                        agg.bump(slot, r.duration_ns, r.is_error);
+                        if !memo.count(&key, r.duration_ns, r.is_error) {
+                            let v = classify(&mut unknown_clusters);
+                            let slot = agg.slot(EdgeKeyRef {
+                                cluster: r.cluster,
+                                src: r.src,
+                                dest: r.display_dest(),
+                                protocol: r.protocol,
+                                kind: v.kind,
+                            });
+                            memo.insert(&mut agg, &key, slot, r.duration_ns, r.is_error);
+                        }
                     }
                 }
             }
@@ -281,6 +276,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         }
         Ok(())
     })?;
+    memo.flush(&mut agg);
     rejects.finish()?;
     let edges = agg.len();
     let calls = if let Some(w) = per_row {
