@@ -4,7 +4,9 @@
 //!
 //! Owns: `Edge`, the streaming `EdgeAggregator` (memory grows with distinct
 //! edges, never with rows; lookups borrow the row's strings and allocate only
-//! for a new edge), and reading edge files back (for `diff`).
+//! for a new edge), `RowMemo` (a bounded memo from a row's five deciding
+//! fields to its edge, so `classify` does the rule once per distinct peer
+//! row, not once per row), and reading edge files back (for `diff`).
 //! Invariant: `is_external` is derived from `kind`, never stored apart.
 
 use std::hash::{BuildHasher, Hash, Hasher};
