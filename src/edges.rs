@@ -4,13 +4,15 @@
 //!
 //! Owns: `Edge`, the streaming `EdgeAggregator` (memory grows with distinct
 //! edges, never with rows; lookups borrow the row's strings and allocate only
-//! for a new edge), and reading edge files back (for `diff`).
+//! for a new edge), `RowMemo` (a bounded memo from a row's five deciding
+//! fields to its edge, so `classify` does the rule once per distinct peer
+//! row, not once per row), and reading edge files back (for `diff`).
 //! Invariant: `is_external` is derived from `kind`, never stored apart.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::Path;
 
-use hashbrown::{Equivalent, HashMap};
+use hashbrown::{DefaultHashBuilder, Equivalent, HashTable};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{display_path, Error, Origin, Result};
@@ -125,9 +127,15 @@ pub struct Edge {
 }
 
 /// Aggregates rows into edges, streaming.
+///
+/// Edges live in a vector in first-seen order; a hash table of indices finds
+/// them by key. [`slot`](Self::slot) + [`bump`](Self::bump) let a caller that
+/// remembers a row's edge ([`RowMemo`]) skip the key hash on repeated rows.
 #[derive(Debug, Default)]
 pub struct EdgeAggregator {
-    map: HashMap<EdgeKey, Counts>,
+    edges: Vec<(EdgeKey, Counts)>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
 }
 
 impl EdgeAggregator {
@@ -136,52 +144,181 @@ impl EdgeAggregator {
         Self::default()
     }
 
-    /// Count one call on the edge `key`.
-    pub fn add(&mut self, key: EdgeKeyRef<'_>, duration_ns: u64, is_error: bool) {
-        let hash = self.map.hasher().hash_one(key);
-        let c = self
-            .map
-            .raw_entry_mut()
-            .from_hash(hash, |k| key.equivalent(k))
-            .or_insert_with(|| (key.to_owned_key(), Counts::default()))
-            .1;
+    /// The slot of the edge `key`, created (with zero counts) if new.
+    pub fn slot(&mut self, key: EdgeKeyRef<'_>) -> usize {
+        let hash = self.hasher.hash_one(key);
+        let (edges, hasher) = (&mut self.edges, &self.hasher);
+        let entry = self
+            .index
+            .entry(hash, |&i| key.equivalent(&edges[i as usize].0), |&i| hasher.hash_one(&edges[i as usize].0));
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => *o.get() as usize,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = edges.len();
+                v.insert(u32::try_from(i).expect("fewer than 2^32 distinct edges"));
+                edges.push((key.to_owned_key(), Counts::default()));
+                i
+            }
+        }
+    }
+
+    /// Count one call on the edge in `slot` (from [`slot`](Self::slot)).
+    pub fn bump(&mut self, slot: usize, duration_ns: u64, is_error: bool) {
+        let c = &mut self.edges[slot].1;
         c.calls += 1;
         c.errors += u64::from(is_error);
         c.duration_sum_ns = c.duration_sum_ns.saturating_add(duration_ns);
     }
 
+    /// Count one call on the edge `key`.
+    pub fn add(&mut self, key: EdgeKeyRef<'_>, duration_ns: u64, is_error: bool) {
+        let slot = self.slot(key);
+        self.bump(slot, duration_ns, is_error);
+    }
+
     /// Add whole counters to `key` (merging partial aggregates).
     pub fn add_counts(&mut self, key: EdgeKey, counts: &Counts) {
-        self.map.entry(key).or_default().add(counts);
+        let slot = self.slot(EdgeKeyRef {
+            cluster: &key.k8s_cluster_name,
+            src: &key.src,
+            dest: &key.dest,
+            protocol: &key.protocol,
+            kind: key.kind,
+        });
+        self.edges[slot].1.add(counts);
     }
 
     /// Merge another aggregator into this one.
     pub fn merge(&mut self, other: EdgeAggregator) {
-        for (k, c) in other.map {
+        for (k, c) in other.edges {
             self.add_counts(k, &c);
         }
     }
 
     /// Number of distinct edges so far.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.edges.len()
     }
 
     /// True when no call was counted.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.edges.is_empty()
     }
 
     /// Total calls over all edges.
     pub fn calls(&self) -> u64 {
-        self.map.values().map(|c| c.calls).sum()
+        self.edges.iter().map(|(_, c)| c.calls).sum()
     }
 
     /// The edges, sorted by key.
     pub fn into_sorted(self) -> Vec<Edge> {
-        let mut v: Vec<Edge> = self.map.into_iter().map(|(key, counts)| Edge { key, counts }).collect();
+        let mut v: Vec<Edge> = self.edges.into_iter().map(|(key, counts)| Edge { key, counts }).collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
         v
+    }
+}
+
+/// The fields of a row that decide its edge: the verdict depends only on
+/// `(cluster, dest, dest_ip)` and the edge key on those plus `src` and
+/// `protocol`, so two rows equal on these five fall on the same edge.
+pub type RowKey<'a> = [&'a str; 5];
+
+/// A bounded memo from a row's [`RowKey`] to its edge in an
+/// [`EdgeAggregator`], counting calls itself: a repeated row costs one hash
+/// of its five fields, one comparison and three additions, instead of a
+/// classification, the edge-key hash and a visit to the edge.
+///
+/// Each entry holds its key inline (one length byte + bytes per field, at
+/// most [`RowMemo::INLINE`] bytes) and its own counters, so a row touches one
+/// bucket and nothing else: rows come in random order and the memo is larger
+/// than the CPU caches, so every pointer followed would be a cache miss. Rows
+/// with a longer key are not remembered ([`count`](Self::count) says so and
+/// the caller counts them on the edge directly). The counters reach the
+/// aggregator at [`flush`](Self::flush), and whenever the memo is full
+/// ([`RowMemo::CAPACITY`] rows) it flushes and starts over, so memory stays
+/// bounded; a restart only costs re-classifying, the answer never changes.
+#[derive(Debug, Default)]
+pub struct RowMemo {
+    table: HashTable<MemoEntry>,
+    hasher: DefaultHashBuilder,
+}
+
+/// One remembered row: 128 bytes, two cache lines.
+#[derive(Debug, Clone)]
+struct MemoEntry {
+    hash: u64,
+    counts: Counts,
+    slot: u32,
+    len: u8,
+    key: [u8; RowMemo::INLINE],
+}
+
+impl RowMemo {
+    /// Rows remembered before the memo flushes and starts over (8 MiB of entries).
+    pub const CAPACITY: usize = 1 << 16;
+    /// Longest encoded key remembered (five length bytes + the fields).
+    pub const INLINE: usize = 128 - 8 - 24 - 4 - 1;
+
+    /// An empty memo.
+    pub fn new() -> RowMemo {
+        RowMemo::default()
+    }
+
+    /// The key's inline encoding and its length, or `None` when it does not fit.
+    fn encode(k: &RowKey<'_>) -> Option<([u8; RowMemo::INLINE], u8)> {
+        let mut out = [0u8; Self::INLINE];
+        let mut n = 0;
+        for f in k {
+            let len = u8::try_from(f.len()).ok()?;
+            let end = n + 1 + f.len();
+            if end > Self::INLINE {
+                return None;
+            }
+            out[n] = len;
+            out[n + 1..end].copy_from_slice(f.as_bytes());
+            n = end;
+        }
+        Some((out, u8::try_from(n).ok()?))
+    }
+
+    /// Count one call of a row seen before; false when `k` is not remembered
+    /// (new, or too long to keep): then [`insert`](Self::insert) it, or count it on the edge.
+    pub fn count(&mut self, k: &RowKey<'_>, duration_ns: u64, is_error: bool) -> bool {
+        let Some((enc, len)) = Self::encode(k) else { return false };
+        let n = len as usize;
+        let hash = self.hasher.hash_one(&enc[..n]);
+        match self.table.find_mut(hash, |e| e.hash == hash && e.len == len && e.key[..n] == enc[..n]) {
+            Some(e) => {
+                e.counts.calls += 1;
+                e.counts.errors += u64::from(is_error);
+                e.counts.duration_sum_ns = e.counts.duration_sum_ns.saturating_add(duration_ns);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Remember that rows like `k` fall on the edge `slot` of `agg`, and count
+    /// this one. A key too long to keep inline is counted on the edge directly.
+    pub fn insert(&mut self, agg: &mut EdgeAggregator, k: &RowKey<'_>, slot: usize, duration_ns: u64, is_error: bool) {
+        let Some((key, len)) = Self::encode(k) else {
+            agg.bump(slot, duration_ns, is_error);
+            return;
+        };
+        if self.table.len() >= Self::CAPACITY {
+            self.flush(agg);
+        }
+        let hash = self.hasher.hash_one(&key[..len as usize]);
+        let slot = u32::try_from(slot).expect("fewer than 2^32 distinct edges");
+        let counts = Counts { calls: 1, errors: u64::from(is_error), duration_sum_ns: duration_ns };
+        self.table.insert_unique(hash, MemoEntry { hash, counts, slot, len, key }, |e| e.hash);
+    }
+
+    /// Add every remembered row's counts to its edge in `agg` and forget them all.
+    pub fn flush(&mut self, agg: &mut EdgeAggregator) {
+        for e in self.table.drain() {
+            agg.edges[e.slot as usize].1.add(&e.counts);
+        }
     }
 }
 
@@ -290,5 +427,49 @@ mod tests {
         let e = a.into_sorted();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].counts, Counts { calls: 2, errors: 1, duration_sum_ns: 12 });
+    }
+
+    #[test]
+    fn memo_counts_exact_rows_and_stays_bounded() {
+        let mut agg = EdgeAggregator::new();
+        let mut m = RowMemo::new();
+        let e = |d| EdgeKeyRef { cluster: "c", src: "s", dest: d, protocol: "http", kind: Kind::World };
+        let slot = agg.slot(e("d"));
+        let k = ["c", "s", "d", "1.2.3.4", "http"];
+        assert!(!m.count(&k, 1, false));
+        m.insert(&mut agg, &k, slot, 1, false);
+        assert!(m.count(&k, 2, true));
+        // Field boundaries matter: "cs" + "" is not "c" + "s".
+        assert!(!m.count(&["cs", "", "d", "1.2.3.4", "http"], 1, false));
+        assert!(!m.count(&["c", "s", "d", "1.2.3.4", "grpc"], 1, false));
+        let long = "x".repeat(200);
+        m.insert(&mut agg, &["c", "s", &long, "", ""], slot, 4, false);
+        assert!(!m.count(&["c", "s", &long, "", ""], 1, false), "too long to keep inline: counted on the edge");
+        assert_eq!(agg.calls(), 1);
+        m.flush(&mut agg);
+        assert_eq!(agg.edges[slot].1, Counts { calls: 3, errors: 1, duration_sum_ns: 7 });
+        // Bounded: past CAPACITY it flushes and starts over; nothing is lost.
+        for i in 0..RowMemo::CAPACITY + 10 {
+            let s = i.to_string();
+            m.insert(&mut agg, &["c", &s, "", "", ""], slot, 0, false);
+        }
+        assert!(m.table.len() <= RowMemo::CAPACITY);
+        m.flush(&mut agg);
+        assert_eq!(agg.calls(), 3 + RowMemo::CAPACITY as u64 + 10);
+    }
+
+    #[test]
+    fn slots_are_stable_and_merge_adds() {
+        let mut a = EdgeAggregator::new();
+        let k = |d| EdgeKeyRef { cluster: "c", src: "s", dest: d, protocol: "", kind: Kind::Pod };
+        let x = a.slot(k("x"));
+        assert_eq!(a.slot(k("y")), x + 1);
+        assert_eq!(a.slot(k("x")), x);
+        a.bump(x, 3, false);
+        let mut b = EdgeAggregator::new();
+        b.add(k("x"), 4, true);
+        a.merge(b);
+        assert_eq!(a.calls(), 2);
+        assert_eq!(a.into_sorted()[0].counts, Counts { calls: 2, errors: 1, duration_sum_ns: 7 });
     }
 }

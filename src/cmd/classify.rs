@@ -13,7 +13,7 @@ use std::time::Instant;
 use crate::cidr::{read_cidr_file, CidrConfig};
 use crate::clickhouse::{runtime, Ch};
 use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
-use crate::edges::{EdgeAggregator, EdgeKeyRef};
+use crate::edges::{EdgeAggregator, EdgeKeyRef, RowMemo};
 use crate::error::{Error, Result};
 use crate::input::{Event, Format, Input, SPAN_COLUMNS};
 use crate::output::{self, opt_cell, Cell, OutputFormat, Rejects, RowWriter};
@@ -214,21 +214,24 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         None
     };
     let mut agg = EdgeAggregator::new();
+    let mut memo = RowMemo::new();
     let (mut rows, mut skipped) = (0u64, 0u64);
     let mut unknown_clusters: std::collections::BTreeSet<String> = Default::default();
     let strict = args.strict;
     let used = input.read(&mut |ev| {
         match ev {
             Event::Row(r) => {
-                let v = c
-                    .classify_span(r.cluster, r.dest, r.dest_ip)
-                    .expect("readers refuse rows with no peer (ReadOpts::finish)");
                 rows += 1;
-                if !c.config().knows(r.cluster) && unknown_clusters.len() < 100 {
-                    unknown_clusters.insert(r.cluster.to_string());
-                }
+                let classify = |unknown: &mut std::collections::BTreeSet<String>| {
+                    if !c.config().knows(r.cluster) && unknown.len() < 100 {
+                        unknown.insert(r.cluster.to_string());
+                    }
+                    c.classify_span(r.cluster, r.dest, r.dest_ip)
+                        .expect("readers refuse rows with no peer (ReadOpts::finish)")
+                };
                 match &mut per_row {
                     Some(w) => {
+                        let v = classify(&mut unknown_clusters);
                         let [k, e, t, m, h] = verdict_cells(&v);
                         w.row(&[
                             Cell::Str(r.timestamp),
@@ -246,11 +249,21 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
                             h,
                         ])?;
                     }
-                    None => agg.add(
-                        EdgeKeyRef { cluster: r.cluster, src: r.src, dest: r.display_dest(), protocol: r.protocol, kind: v.kind },
-                        r.duration_ns,
-                        r.is_error,
-                    ),
+                    None => {
+                        // A row equal to an earlier one on these five fields falls on the same edge.
+                        let key = [r.cluster, r.src, r.dest, r.dest_ip, r.protocol];
+                        if !memo.count(&key, r.duration_ns, r.is_error) {
+                            let v = classify(&mut unknown_clusters);
+                            let slot = agg.slot(EdgeKeyRef {
+                                cluster: r.cluster,
+                                src: r.src,
+                                dest: r.display_dest(),
+                                protocol: r.protocol,
+                                kind: v.kind,
+                            });
+                            memo.insert(&mut agg, &key, slot, r.duration_ns, r.is_error);
+                        }
+                    }
                 }
             }
             Event::Reject(r) => {
@@ -263,6 +276,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         }
         Ok(())
     })?;
+    memo.flush(&mut agg);
     rejects.finish()?;
     let edges = agg.len();
     let calls = if let Some(w) = per_row {
