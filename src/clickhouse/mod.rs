@@ -147,10 +147,7 @@ impl Ch {
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.error(with_context(what, &describe(&e)))),
-            Err(_) => Err(self.error(with_context(
-                what,
-                &format!("no answer within {} s (--timeout)", self.timeout.as_secs_f64()),
-            ))),
+            Err(_) => Err(self.error(with_context(what, &format!("timed out after {} (--timeout)", seconds(self.timeout))))),
         }
     }
 
@@ -183,6 +180,16 @@ impl Ch {
             )
             .await?;
         Ok(n > 0)
+    }
+}
+
+/// A duration as `--timeout` takes it: `1s`, `0.5s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{s}s")
     }
 }
 
@@ -278,6 +285,12 @@ mod tests {
     fn urls_hide_credentials() {
         assert_eq!(display_url("http://u:secret@h:8123/x"), "http://h:8123/x");
         assert_eq!(display_url("http://h:8123"), "http://h:8123");
+    }
+
+    #[test]
+    fn timeouts_read_as_given() {
+        assert_eq!(seconds(Duration::from_secs(1)), "1s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! Every test uses its own database (`netmap_t_<name>`), so they run in
 //! parallel on one server.
 
+mod faults;
 mod graph;
 mod kube;
 mod parity;
