@@ -18,6 +18,7 @@
 pub mod cidrs;
 pub mod edges;
 pub mod migrate;
+pub mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub struct Config {
     pub database: String,
     /// Limit for each request.
     pub timeout: Duration,
+    /// Extra CA certificates (PEM) to trust for `https://`, besides the system's.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -52,6 +55,7 @@ impl std::fmt::Debug for Config {
             .field("password", &self.password.as_ref().map(|_| "<set>"))
             .field("database", &self.database)
             .field("timeout", &self.timeout)
+            .field("ca_cert", &self.ca_cert)
             .finish()
     }
 }
@@ -64,6 +68,8 @@ pub struct Ch {
     url: String,
     database: String,
     timeout: Duration,
+    /// The password, kept only to take it out of error messages.
+    secret: Option<String>,
 }
 
 impl std::fmt::Debug for Ch {
@@ -109,12 +115,15 @@ impl Ch {
             return Err(Error::Usage(format!("--url {shown:?} must start with http:// or https://")));
         }
         check_database_name(&cfg.database)?;
-        let mut server = clickhouse::Client::default().with_url(cfg.url.trim_end_matches('/')).with_user(&cfg.user);
+        let mut server = tls::client(&cfg.url, cfg.ca_cert.as_deref())?
+            .with_url(cfg.url.trim_end_matches('/'))
+            .with_user(&cfg.user);
         if let Some(p) = &cfg.password {
             server = server.with_password(p);
         }
         let db = server.clone().with_database(&cfg.database);
-        Ok(Ch { server, db, url: shown, database: cfg.database.clone(), timeout: cfg.timeout })
+        let secret = cfg.password.clone().filter(|p| !p.is_empty());
+        Ok(Ch { server, db, url: shown, database: cfg.database.clone(), timeout: cfg.timeout, secret })
     }
 
     /// The server URL as shown in messages.
@@ -137,9 +146,15 @@ impl Ch {
         &self.server
     }
 
-    /// An error about this server.
+    /// An error about this server. The password never appears in it: a
+    /// server may quote a statement back (a syntax error), and a statement
+    /// may hold the password (a dictionary source, sql/0020).
     pub fn error(&self, message: impl Into<String>) -> Error {
-        Error::ClickHouse { url: self.url.clone(), message: message.into() }
+        let mut message = message.into();
+        if let Some(p) = &self.secret {
+            message = message.replace(p.as_str(), migrate::HIDDEN);
+        }
+        Error::ClickHouse { url: self.url.clone(), message }
     }
 
     /// Await a client future within the timeout; map its failure to one line.

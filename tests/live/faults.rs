@@ -325,6 +325,7 @@ fn push_in_a_loop_never_shows_readers_a_mixed_or_empty_set() {
                     password: std::env::var("CLICKHOUSE_PASSWORD").ok().filter(|p| !p.is_empty()),
                     database: name,
                     timeout: Duration::from_secs(60),
+                    ca_cert: None,
                 })
                 .unwrap();
                 let rt = netmap::clickhouse::runtime().unwrap();
