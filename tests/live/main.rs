@@ -17,6 +17,7 @@ mod faults;
 mod graph;
 mod kube;
 mod parity;
+mod security;
 
 use std::process::{Command, Output};
 use std::time::Duration;
