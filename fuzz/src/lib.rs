@@ -368,8 +368,11 @@ pub fn input_detect(data: &[u8]) {
     read(format, data, Some("prod"));
 }
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the corpus replay.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("peer", peer),
     ("cidr", cidr),
     ("input_csv", input_csv),

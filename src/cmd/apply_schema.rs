@@ -3,7 +3,9 @@
 //! Applies the pending migrations of `sql/` (compiled into the binary) in
 //! order and records each in `schema_migrations`; `--check` changes nothing
 //! and exits 1 when anything is pending or has drifted; `--dry-run` prints
-//! the SQL it would run. Status lines go to stderr, SQL to stdout.
+//! the SQL it would run (passwords as `[HIDDEN]`); `--refresh-dictionary`
+//! creates the dictionaries again with the current credentials. Status lines
+//! go to stderr, SQL to stdout.
 
 use std::path::PathBuf;
 
@@ -23,6 +25,7 @@ use crate::error::{Error, Result};
 ///   netmap apply-schema --check
 ///   netmap apply-schema --dry-run --source signoz
 ///   netmap apply-schema --cluster main --dry-run
+///   CLICKHOUSE_PASSWORD=... netmap apply-schema --refresh-dictionary   (after a password change)
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXIT_STATUS)]
 pub struct Args {
