@@ -224,16 +224,22 @@ pub fn describe(e: &clickhouse::error::Error) -> String {
         E::Network(src) => {
             let mut deepest: &(dyn std::error::Error + 'static) = src.as_ref();
             let mut io_kind = None;
-            let mut chain: Vec<String> = vec![deepest.to_string()];
+            // Connecting failed (refused, no route, TLS handshake), as opposed
+            // to a connection that broke or a reply that was not HTTP: the
+            // client says so itself (a word match would take "connection
+            // closed" for a connect error).
+            let is_connect = |e: &(dyn std::error::Error + 'static)| {
+                e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|h| h.is_connect())
+            };
+            let mut connect = is_connect(deepest);
             while let Some(next) = deepest.source() {
                 if let Some(io) = next.downcast_ref::<std::io::Error>() {
                     io_kind = Some(io.kind());
                 }
-                chain.push(next.to_string());
+                connect |= is_connect(next);
                 deepest = next;
             }
-            let connect = chain.iter().any(|m| m.contains("Connect") || m.contains("connect"))
-                || matches!(io_kind, Some(std::io::ErrorKind::ConnectionRefused));
+            connect |= matches!(io_kind, Some(std::io::ErrorKind::ConnectionRefused));
             let cause = match io_kind {
                 Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
                 Some(std::io::ErrorKind::ConnectionReset) => "connection reset by the server".to_string(),

@@ -42,6 +42,36 @@ fn silent_server(life: Duration) -> SocketAddr {
     addr
 }
 
+/// A listener that answers every connection with `reply` (after reading
+/// what the client sent, up to the end of its headers) and hangs up, for `life` at most.
+fn answering_server(reply: &'static [u8], life: Duration) -> SocketAddr {
+    use std::io::{Read, Write};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    l.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let end = Instant::now() + life;
+        while Instant::now() < end {
+            let Ok((mut s, _)) = l.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            s.set_nonblocking(false).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            let mut buf = [0u8; 65536];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(reply);
+        }
+    });
+    addr
+}
+
 /// A proxy to `upstream` that waits `delay` before passing on each new
 /// connection; it stops accepting after `life`.
 fn delaying_proxy(upstream: SocketAddr, delay: Duration, life: Duration) -> SocketAddr {
@@ -141,6 +171,31 @@ fn a_server_that_never_answers_times_out_as_configured() {
         let (o, _) = run(&url, &["apply-schema"], &[&flag]);
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("must be a positive number of seconds"), "{bad}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_server_that_is_not_clickhouse_is_one_line_exit_2() {
+    let Some(_) = server_url() else { return };
+    let replies: [(&[u8], &str); 5] = [
+        (b"", "connection closed"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "not HTTP"),
+        (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 21\r\nConnection: close\r\n\r\nsomething broke here\n", "HTTP 500"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\n<html>hi<", "a web page"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\ncut", "a cut body"),
+    ];
+    for (reply, what) in replies {
+        let url = format!("http://{}", answering_server(reply, Duration::from_secs(30)));
+        for args in COMMANDS {
+            let (o, took) = run(&url, args, &["--timeout", "5"]);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{what}: {args:?}: {err}");
+            assert!(err.starts_with(&format!("netmap: clickhouse at {url}: ")) && err.lines().count() == 1, "{what}: {args:?}: {err}");
+            assert!(took < Duration::from_secs(4), "{what}: {args:?} took {took:?}");
+            // It connected: whatever broke, it is not "cannot connect".
+            assert!(!err.contains("cannot connect"), "{what}: {args:?}: {err}");
+            eprintln!("{what}: {}", err.trim_end());
+        }
     }
 }
 
