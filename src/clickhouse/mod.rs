@@ -1,7 +1,7 @@
 //! ClickHouse: the connection every ClickHouse subcommand shares, and the
 //! one-line errors it gives.
 //!
-//! Owns: [`Config`] (URL, user, password, database, timeout — filled by
+//! Owns: [`Config`] (URL, user, password, database, timeout, CA file — filled by
 //! `cmd::ChArgs`), [`Ch`] (an HTTP client of the official `clickhouse` crate
 //! bound to the netmap database, plus one without a database for
 //! bootstrapping), and the mapping of every client failure to
