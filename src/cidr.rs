@@ -252,16 +252,28 @@ impl RawRecord {
 /// that, from the first non-blank character.
 pub fn read_cidr_file(path: &Path) -> Result<Vec<CidrRecord>> {
     let name = display_path(path);
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
     };
     BufReader::new(reader)
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| utf8_error(&name, e.as_bytes(), e.utf8_error()))?;
     read_cidr_text(&text, &name)
+}
+
+/// Invalid UTF-8 in a CIDR file: the line and byte where it starts.
+fn utf8_error(name: &str, bytes: &[u8], e: std::str::Utf8Error) -> Error {
+    let at = e.valid_up_to();
+    let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+    Error::input(
+        Origin::new(name, line),
+        format!("invalid UTF-8 at byte {} (CIDR files are UTF-8 text)", at - line_start),
+    )
 }
 
 /// Read CIDR records from text; `name` is used in messages.

@@ -45,6 +45,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0014_network_connections_mv.sql", include_str!("../../sql/0014_network_connections_mv.sql")),
     ("0015_signoz_to_stream.sql", include_str!("../../sql/0015_signoz_to_stream.sql")),
     ("0016_deduplication_window.sql", include_str!("../../sql/0016_deduplication_window.sql")),
+    ("0020_cidr_trie_dict_credentials.sql", include_str!("../../sql/0020_cidr_trie_dict_credentials.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).
@@ -201,12 +202,81 @@ pub struct Render {
     pub cluster: Option<String>,
     /// `${signoz_table}`: SigNoz's trace table, `db.table`.
     pub signoz_table: String,
+    /// `${dictionary_auth}`: who the dictionaries' ClickHouse sources log in as.
+    pub dictionary_auth: DictionaryAuth,
 }
 
 impl Default for Render {
     fn default() -> Self {
-        Render { database: super::DEFAULT_DATABASE.into(), cluster: None, signoz_table: DEFAULT_SIGNOZ_TABLE.into() }
+        Render {
+            database: super::DEFAULT_DATABASE.into(),
+            cluster: None,
+            signoz_table: DEFAULT_SIGNOZ_TABLE.into(),
+            dictionary_auth: DictionaryAuth::default(),
+        }
     }
+}
+
+impl Render {
+    /// The same rendering with the password shown as `[HIDDEN]`: for SQL
+    /// that is printed (`apply-schema --dry-run`), never for SQL that runs.
+    pub fn redacted(&self) -> Render {
+        let mut r = self.clone();
+        if r.dictionary_auth.password.is_some() {
+            r.dictionary_auth.password = Some(HIDDEN.to_string());
+        }
+        r
+    }
+}
+
+/// What netmap prints instead of a password.
+pub const HIDDEN: &str = "[HIDDEN]";
+
+/// The credentials a dictionary's `SOURCE(CLICKHOUSE(...))` logs in with:
+/// the connection's own user and password. ClickHouse authenticates a
+/// dictionary source's query like any client's, even when it runs inside the
+/// server; without them it logs in as `default` with no password, which
+/// fails on a server where `default` has one (and then every insert through
+/// the views fails). The server keeps them in the dictionary's definition and
+/// shows `[HIDDEN]` for the password in `SHOW CREATE` and system tables.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DictionaryAuth {
+    /// User name.
+    pub user: String,
+    /// Password, if any (from `CLICKHOUSE_PASSWORD`).
+    pub password: Option<String>,
+}
+
+impl Default for DictionaryAuth {
+    fn default() -> Self {
+        DictionaryAuth { user: "default".into(), password: None }
+    }
+}
+
+impl fmt::Debug for DictionaryAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DictionaryAuth")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| HIDDEN))
+            .finish()
+    }
+}
+
+impl DictionaryAuth {
+    /// `USER '...' PASSWORD '...'` for a dictionary source.
+    pub fn sql(&self) -> String {
+        let mut s = format!("USER {}", quote_string(&self.user));
+        if let Some(p) = &self.password {
+            s.push_str(" PASSWORD ");
+            s.push_str(&quote_string(p));
+        }
+        s
+    }
+}
+
+/// A ClickHouse string literal.
+pub fn quote_string(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// A ClickHouse identifier in backquotes.
@@ -245,7 +315,12 @@ pub fn render(text: &str, r: &Render) -> std::result::Result<String, String> {
                 }
             }
             "signoz_table" => out.push_str(&r.signoz_table),
-            other => return Err(format!("unknown placeholder ${{{other}}} (known: database, on_cluster, replicated, signoz_table)")),
+            "dictionary_auth" => out.push_str(&r.dictionary_auth.sql()),
+            other => {
+                return Err(format!(
+                    "unknown placeholder ${{{other}}} (known: database, on_cluster, replicated, signoz_table, dictionary_auth)"
+                ))
+            }
         }
         rest = &after[end + 1..];
     }
@@ -530,6 +605,22 @@ mod tests {
     }
 
     #[test]
+    fn dictionary_auth_renders_quoted_and_redacts() {
+        let auth = DictionaryAuth { user: "net'map".into(), password: Some("p'a\\ss; DROP".into()) };
+        assert_eq!(auth.sql(), "USER 'net\\'map' PASSWORD 'p\\'a\\\\ss; DROP'");
+        assert_eq!(DictionaryAuth::default().sql(), "USER 'default'");
+        assert!(!format!("{auth:?}").contains("DROP"), "{auth:?}");
+        let r = Render { dictionary_auth: auth, ..Render::default() };
+        let m = embedded().unwrap().into_iter().find(|m| m.text.contains("${dictionary_auth}")).expect("a migration logs the dictionary in");
+        let run: String = m.statements(&r).unwrap().join(";");
+        assert!(run.contains("PASSWORD 'p\\'a\\\\ss; DROP'"), "{run}");
+        let shown: String = m.statements(&r.redacted()).unwrap().join(";");
+        assert!(!shown.contains("DROP") && shown.contains("PASSWORD '[HIDDEN]'"), "{shown}");
+        // The secret appears once, in the source clause: never in a comment.
+        assert_eq!(run.matches("DROP").count(), 1, "{run}");
+    }
+
+    #[test]
     fn names_are_checked() {
         for bad in ["1_x.sql", "0001-x.sql", "0001_X.sql", "0001_.sql", "0001_x.txt", "README.md", "0000_x.sql"] {
             assert!(Migration::new(bad, String::new(), "sql").is_err(), "{bad}");
@@ -566,7 +657,7 @@ mod tests {
 
     #[test]
     fn cluster_rendering() {
-        let r = Render { database: "nm".into(), cluster: Some("prod`x".into()), signoz_table: "s.t".into() };
+        let r = Render { database: "nm".into(), cluster: Some("prod`x".into()), signoz_table: "s.t".into(), ..Render::default() };
         let ms = embedded().unwrap();
         let all: Vec<String> = ms.iter().flat_map(|m| m.statements(&r).unwrap()).collect();
         let creates: Vec<&String> = all.iter().filter(|s| s.contains("CREATE ")).collect();

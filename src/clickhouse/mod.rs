@@ -1,7 +1,7 @@
 //! ClickHouse: the connection every ClickHouse subcommand shares, and the
 //! one-line errors it gives.
 //!
-//! Owns: [`Config`] (URL, user, password, database, timeout — filled by
+//! Owns: [`Config`] (URL, user, password, database, timeout, CA file — filled by
 //! `cmd::ChArgs`), [`Ch`] (an HTTP client of the official `clickhouse` crate
 //! bound to the netmap database, plus one without a database for
 //! bootstrapping), and the mapping of every client failure to
@@ -19,6 +19,7 @@ pub mod cidrs;
 pub mod edges;
 pub mod migrate;
 pub mod replay;
+pub mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -43,6 +44,8 @@ pub struct Config {
     pub database: String,
     /// Limit for each request.
     pub timeout: Duration,
+    /// Extra CA certificates (PEM) to trust for `https://`, besides the system's.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for Config {
             .field("password", &self.password.as_ref().map(|_| "<set>"))
             .field("database", &self.database)
             .field("timeout", &self.timeout)
+            .field("ca_cert", &self.ca_cert)
             .finish()
     }
 }
@@ -65,6 +69,8 @@ pub struct Ch {
     url: String,
     database: String,
     timeout: Duration,
+    /// The password, kept only to take it out of error messages.
+    secret: Option<String>,
 }
 
 impl std::fmt::Debug for Ch {
@@ -110,12 +116,15 @@ impl Ch {
             return Err(Error::Usage(format!("--url {shown:?} must start with http:// or https://")));
         }
         check_database_name(&cfg.database)?;
-        let mut server = clickhouse::Client::default().with_url(cfg.url.trim_end_matches('/')).with_user(&cfg.user);
+        let mut server = tls::client(&cfg.url, cfg.ca_cert.as_deref())?
+            .with_url(cfg.url.trim_end_matches('/'))
+            .with_user(&cfg.user);
         if let Some(p) = &cfg.password {
             server = server.with_password(p);
         }
         let db = server.clone().with_database(&cfg.database);
-        Ok(Ch { server, db, url: shown, database: cfg.database.clone(), timeout: cfg.timeout })
+        let secret = cfg.password.clone().filter(|p| !p.is_empty());
+        Ok(Ch { server, db, url: shown, database: cfg.database.clone(), timeout: cfg.timeout, secret })
     }
 
     /// The server URL as shown in messages.
@@ -143,9 +152,15 @@ impl Ch {
         &self.server
     }
 
-    /// An error about this server.
+    /// An error about this server. The password never appears in it: a
+    /// server may quote a statement back (a syntax error), and a statement
+    /// may hold the password (a dictionary source, sql/0020).
     pub fn error(&self, message: impl Into<String>) -> Error {
-        Error::ClickHouse { url: self.url.clone(), message: message.into() }
+        let mut message = message.into();
+        if let Some(p) = &self.secret {
+            message = message.replace(p.as_str(), migrate::HIDDEN);
+        }
+        Error::ClickHouse { url: self.url.clone(), message }
     }
 
     /// Await a client future within the timeout; map its failure to one line.
@@ -153,10 +168,7 @@ impl Ch {
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.error(with_context(what, &describe(&e)))),
-            Err(_) => Err(self.error(with_context(
-                what,
-                &format!("no answer within {} s (--timeout)", self.timeout.as_secs_f64()),
-            ))),
+            Err(_) => Err(self.error(with_context(what, &format!("timed out after {} (--timeout)", seconds(self.timeout))))),
         }
     }
 
@@ -192,6 +204,16 @@ impl Ch {
     }
 }
 
+/// A duration as `--timeout` takes it: `1s`, `0.5s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{s}s")
+    }
+}
+
 fn with_context(what: &str, cause: &str) -> String {
     if what.is_empty() {
         cause.to_string()
@@ -208,16 +230,22 @@ pub fn describe(e: &clickhouse::error::Error) -> String {
         E::Network(src) => {
             let mut deepest: &(dyn std::error::Error + 'static) = src.as_ref();
             let mut io_kind = None;
-            let mut chain: Vec<String> = vec![deepest.to_string()];
+            // Connecting failed (refused, no route, TLS handshake), as opposed
+            // to a connection that broke or a reply that was not HTTP: the
+            // client says so itself (a word match would take "connection
+            // closed" for a connect error).
+            let is_connect = |e: &(dyn std::error::Error + 'static)| {
+                e.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|h| h.is_connect())
+            };
+            let mut connect = is_connect(deepest);
             while let Some(next) = deepest.source() {
                 if let Some(io) = next.downcast_ref::<std::io::Error>() {
                     io_kind = Some(io.kind());
                 }
-                chain.push(next.to_string());
+                connect |= is_connect(next);
                 deepest = next;
             }
-            let connect = chain.iter().any(|m| m.contains("Connect") || m.contains("connect"))
-                || matches!(io_kind, Some(std::io::ErrorKind::ConnectionRefused));
+            connect |= matches!(io_kind, Some(std::io::ErrorKind::ConnectionRefused));
             let cause = match io_kind {
                 Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
                 Some(std::io::ErrorKind::ConnectionReset) => "connection reset by the server".to_string(),
@@ -284,6 +312,12 @@ mod tests {
     fn urls_hide_credentials() {
         assert_eq!(display_url("http://u:secret@h:8123/x"), "http://h:8123/x");
         assert_eq!(display_url("http://h:8123"), "http://h:8123");
+    }
+
+    #[test]
+    fn timeouts_read_as_given() {
+        assert_eq!(seconds(Duration::from_secs(1)), "1s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
     }
 
     #[test]

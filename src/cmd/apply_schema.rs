@@ -3,11 +3,13 @@
 //! Applies the pending migrations of `sql/` (compiled into the binary) in
 //! order and records each in `schema_migrations`; `--check` changes nothing
 //! and exits 1 when anything is pending or has drifted; `--dry-run` prints
-//! the SQL it would run. Status lines go to stderr, SQL to stdout.
+//! the SQL it would run (passwords as `[HIDDEN]`); `--refresh-dictionary`
+//! creates the dictionaries again with the current credentials. Status lines
+//! go to stderr, SQL to stdout.
 
 use std::path::PathBuf;
 
-use crate::clickhouse::migrate::{self, Render, Source, State, DEFAULT_SIGNOZ_TABLE};
+use crate::clickhouse::migrate::{self, DictionaryAuth, Render, Source, State, DEFAULT_SIGNOZ_TABLE};
 use crate::clickhouse::{runtime, Ch};
 use crate::cmd::{ChArgs, Messages, EXIT_STATUS};
 use crate::error::{Error, Result};
@@ -23,6 +25,7 @@ use crate::error::{Error, Result};
 ///   netmap apply-schema --check
 ///   netmap apply-schema --dry-run --source signoz
 ///   netmap apply-schema --cluster main --dry-run
+///   CLICKHOUSE_PASSWORD=... netmap apply-schema --refresh-dictionary   (after a password change)
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXIT_STATUS)]
 pub struct Args {
@@ -50,6 +53,11 @@ pub struct Args {
     #[arg(long, conflicts_with = "check")]
     pub resume: bool,
 
+    /// Create the dictionaries again with the current CLICKHOUSE_USER and
+    /// CLICKHOUSE_PASSWORD (after a password change); nothing else runs.
+    #[arg(long, conflicts_with_all = ["check", "dry_run", "resume"])]
+    pub refresh_dictionary: bool,
+
     /// Read migrations from DIR instead of the ones compiled in (for tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub sql_dir: Option<PathBuf>,
@@ -65,11 +73,13 @@ pub fn run(args: Args) -> Result<()> {
         Some(d) => migrate::load_dir(d)?,
         None => migrate::embedded()?,
     };
-    let ch = Ch::new(&args.ch.config()?)?;
+    let config = args.ch.config()?;
+    let ch = Ch::new(&config)?;
     let render = Render {
         database: ch.database().to_string(),
         cluster: args.cluster.clone(),
         signoz_table: args.signoz_table.clone(),
+        dictionary_auth: DictionaryAuth { user: config.user.clone(), password: config.password.clone() },
     };
     // Fail on a bad --signoz-table before touching the server.
     for m in &migrations {
@@ -83,6 +93,9 @@ async fn apply(args: &Args, ch: &Ch, migrations: &[migrate::Migration], render: 
     let rows = migrate::recorded(ch).await?;
     let status = migrate::status(migrations, &rows, args.source);
     let where_ = format!("database {} at {}", ch.database(), ch.url());
+    if args.refresh_dictionary {
+        return refresh_dictionary(ch, migrations, &status, render, &where_).await;
+    }
     if args.check {
         let mut not_ok = 0;
         for s in &status {
@@ -127,9 +140,10 @@ async fn apply(args: &Args, ch: &Ch, migrations: &[migrate::Migration], render: 
                 writeln!(out, "{s};")?;
             }
         }
+        let shown = render.redacted();
         for m in &todo {
             writeln!(out, "\n-- {} (can apply)", m.name)?;
-            for s in m.statements(render)? {
+            for s in m.statements(&shown)? {
                 writeln!(out, "{s};")?;
             }
         }
@@ -143,5 +157,35 @@ async fn apply(args: &Args, ch: &Ch, migrations: &[migrate::Migration], render: 
         Messages::say(format!("applied {} in {:.2}s", m.name, took.as_secs_f64()));
     }
     Messages::say(format!("{where_}: applied {} migration(s)", todo.len()));
+    Ok(())
+}
+
+/// `--refresh-dictionary`: run again the applied migrations that log a
+/// dictionary in (`${dictionary_auth}`), with the current credentials. Their
+/// statements are `CREATE OR REPLACE DICTIONARY`, so this is idempotent; no
+/// version row is written (the files did not change).
+async fn refresh_dictionary(
+    ch: &Ch,
+    migrations: &[migrate::Migration],
+    status: &[migrate::Status],
+    render: &Render,
+    where_: &str,
+) -> Result<()> {
+    let applied = |m: &&migrate::Migration| status.iter().any(|s| s.version == m.version && s.state == State::Applied);
+    let todo: Vec<&migrate::Migration> =
+        migrations.iter().filter(|m| m.text.contains("${dictionary_auth}")).filter(applied).collect();
+    if todo.is_empty() {
+        return Err(Error::Other(format!(
+            "{where_}: no dictionary to refresh: apply the schema first (netmap apply-schema)"
+        )));
+    }
+    for m in &todo {
+        for (i, s) in m.statements(render)?.iter().enumerate() {
+            ch.exec(&format!("{} statement {} (--refresh-dictionary)", m.name, i + 1), s).await?;
+        }
+        Messages::say(format!("ran {} again with the current credentials", m.name));
+    }
+    ch.exec("reloading the dictionary", &format!("SYSTEM RELOAD DICTIONARY {}.cidr_trie_dict", ch.database())).await?;
+    Messages::say(format!("{where_}: dictionary credentials refreshed"));
     Ok(())
 }

@@ -120,6 +120,11 @@ pub struct ChArgs {
     /// Seconds to wait for each request to ClickHouse.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout: f64,
+
+    /// CA certificate(s), PEM, to trust for an https:// URL besides the system's
+    /// (which SSL_CERT_FILE and SSL_CERT_DIR replace).
+    #[arg(long, env = "NETMAP_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl ChArgs {
@@ -134,6 +139,7 @@ impl ChArgs {
             password: std::env::var("CLICKHOUSE_PASSWORD").ok().filter(|p| !p.is_empty()),
             database: self.database.clone(),
             timeout: std::time::Duration::from_secs_f64(self.timeout),
+            ca_cert: self.ca_cert.clone(),
         })
     }
 }

@@ -29,7 +29,7 @@ impl Scalar<'_> {
             Scalar::Str(s) => Cow::Borrowed(s),
             Scalar::Int(n) => Cow::Owned(n.to_string()),
             Scalar::Neg(n) => Cow::Owned(n.to_string()),
-            Scalar::Float(f) => Cow::Owned(f.to_string()),
+            Scalar::Float(f) => Cow::Owned(super::otlp::float_text(*f)),
             Scalar::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
         }
     }

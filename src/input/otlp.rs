@@ -19,7 +19,8 @@
 //! document with no span at all is `Skip("no spans")`. A document that is not
 //! JSON, not UTF-8 or not shaped like a request is one reject at the line it
 //! starts on (raw: the document; for a broken multi-line document, the rest of
-//! the input). A span that cannot be used is a reject of its own (raw: the
+//! the input; either put on one line, as `--rejects` writes one reject per
+//! line). A span that cannot be used is a reject of its own (raw: the
 //! span, compacted to one line). Rows carry the line their span starts on:
 //! the document's line in JSON lines, the span's own line in a pretty file.
 //!
@@ -72,7 +73,7 @@ impl Loose<'_> {
             Loose::Str(s) => Cow::Borrowed(s.as_ref()),
             Loose::U(n) => Cow::Owned(n.to_string()),
             Loose::I(n) => Cow::Owned(n.to_string()),
-            Loose::F(f) => Cow::Owned(f.to_string()),
+            Loose::F(f) => Cow::Owned(float_text(*f)),
             Loose::B(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
             Loose::Other(v) => Cow::Owned(v.to_string()),
         }
@@ -94,6 +95,12 @@ impl Loose<'_> {
             _ => None,
         }
     }
+}
+
+/// A JSON float as JSON writes it (`1.5e300`, not 300 digits), so a
+/// message quotes it the way the input probably did.
+pub(super) fn float_text(f: f64) -> String {
+    serde_json::Number::from_f64(f).map_or_else(|| f.to_string(), |n| n.to_string())
 }
 
 #[derive(Deserialize)]
@@ -369,7 +376,7 @@ fn not_object_reject<'r>(line: u64, raw: &'r [u8], what: std::result::Result<&st
     match what {
         Ok(what) => {
             let reason = format!("not an OTLP ExportTraceServiceRequest: expected a JSON object, found {what}");
-            Event::Reject(Reject { line, class: "otlp", reason, raw: Cow::Borrowed(raw) })
+            Event::Reject(Reject { line, class: "otlp", reason, raw: one_line(raw) })
         }
         Err(e) => doc_reject(line, raw, &e),
     }
@@ -382,7 +389,18 @@ fn doc_reject<'r>(line: u64, raw: &'r [u8], e: &serde_json::Error) -> Event<'r> 
     } else {
         ("json", format!("invalid JSON: {e}"))
     };
-    Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(raw) })
+    Event::Reject(Reject { line, class, reason, raw: one_line(raw) })
+}
+
+/// A whole document as one line for `--rejects` (one reject, one line): raw
+/// line breaks in JSON can only be whitespace, so they become spaces; a
+/// broken pretty-printed document stays readable and greppable.
+fn one_line(raw: &[u8]) -> Cow<'_, [u8]> {
+    if raw.contains(&b'\n') || raw.contains(&b'\r') {
+        Cow::Owned(raw.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }).collect())
+    } else {
+        Cow::Borrowed(raw)
+    }
 }
 
 /// A span as one line for `--rejects`.
@@ -402,7 +420,7 @@ fn compact(raw: &RawValue) -> Cow<'_, [u8]> {
 fn emit_request(req: &Request<'_>, lines: &mut Lines<'_>, doc_line: u64, raw_doc: &[u8], opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
     let Some(rss) = &req.resource_spans else {
         let reason = "not an OTLP ExportTraceServiceRequest: no resourceSpans key".to_string();
-        return sink(Event::Reject(Reject { line: doc_line, class: "otlp", reason, raw: Cow::Borrowed(raw_doc) }));
+        return sink(Event::Reject(Reject { line: doc_line, class: "otlp", reason, raw: one_line(raw_doc) }));
     };
     let mut spans_seen = 0u64;
     for (ri, rs) in rss.iter().enumerate() {
@@ -532,7 +550,7 @@ fn read_whole(text: &[u8], opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
             let bad = e.valid_up_to();
             let start = start_of(0);
             let reason = format!("invalid UTF-8 at line {}, byte {bad}", first_line(bad));
-            return sink(Event::Reject(Reject { line: first_line(start), class: "utf8", reason, raw: Cow::Borrowed(&text[start..]) }));
+            return sink(Event::Reject(Reject { line: first_line(start), class: "utf8", reason, raw: one_line(text[start..].trim_ascii_end()) }));
         }
     };
     let mut lines = Lines::new(text_str, 1);

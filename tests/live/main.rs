@@ -13,10 +13,12 @@
 //! Every test uses its own database (`netmap_t_<name>`), so they run in
 //! parallel on one server.
 
+mod faults;
 mod graph;
 mod kube;
 mod parity;
 mod replay;
+mod security;
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -60,6 +62,7 @@ impl Db {
             password: std::env::var("CLICKHOUSE_PASSWORD").ok().filter(|p| !p.is_empty()),
             database: name.clone(),
             timeout: Duration::from_secs(120),
+            ca_cert: None,
         })
         .unwrap();
         let rt = netmap::clickhouse::runtime().unwrap();

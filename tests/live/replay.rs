@@ -236,6 +236,7 @@ impl OwnServer {
             password: None,
             database: name.into(),
             timeout: Duration::from_secs(120),
+            ca_cert: None,
         })
         .unwrap();
         Db { url: self.url.clone(), name: name.into(), ch, rt: netmap::clickhouse::runtime().unwrap() }
