@@ -154,7 +154,7 @@ impl Ch {
 
     /// An error about this server. The password never appears in it: a
     /// server may quote a statement back (a syntax error), and a statement
-    /// may hold the password (a dictionary source, sql/0020).
+    /// may hold the password (a dictionary source, sql/0017).
     pub fn error(&self, message: impl Into<String>) -> Error {
         let mut message = message.into();
         if let Some(p) = &self.secret {
