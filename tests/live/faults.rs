@@ -292,20 +292,7 @@ fn a_garbage_block_inserts_and_loses_nothing() {
             want.insert(r.src.clone(), e);
         }
     }
-    let got: Vec<parity::RawRow> = db
-        .rt
-        .block_on(db.ch.run(
-            "test",
-            db.ch
-                .client()
-                .query_raw(
-                    "SELECT toString(src) AS src, toString(k8s_cluster_name) AS k8s_cluster_name, dest, dest_ip, toString(kind) AS kind, \
-                     is_external, toString(matched_type) AS matched_type, toString(matched_cidr) AS matched_cidr, toString(hint) AS hint \
-                     FROM network_raw WHERE startsWith(src, 'g')",
-                )
-                .fetch_all::<parity::RawRow>(),
-        ))
-        .unwrap();
+    let got: Vec<parity::RawRow> = parity::fetch_raw(&db, "WHERE startsWith(src, 'g')");
     let got: std::collections::BTreeMap<_, _> = got.into_iter().map(|r| (r.src.clone(), r)).collect();
     // None lost: every row with a peer is in network_raw, as the Rust rule says.
     assert!(want.len() > 150, "{}", want.len());

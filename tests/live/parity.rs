@@ -438,22 +438,19 @@ pub fn classifier() -> Classifier {
     Classifier::new(CidrConfig::from_records(&recs), DEFAULT_CLUSTER_DOMAIN)
 }
 
+/// Every network_raw row matching `filter` (a WHERE clause, or empty).
+pub fn fetch_raw(db: &Db, filter: &str) -> Vec<RawRow> {
+    let sql = format!(
+        "SELECT toString(src) AS src, toString(k8s_cluster_name) AS k8s_cluster_name, dest, dest_ip, toString(kind) AS kind, \
+         is_external, toString(matched_type) AS matched_type, toString(matched_cidr) AS matched_cidr, toString(hint) AS hint \
+         FROM network_raw {filter}"
+    );
+    db.rt.block_on(db.ch.run("test", db.ch.client().query_raw(&sql).fetch_all::<RawRow>())).unwrap()
+}
+
 /// Read network_raw back, by src.
 pub fn raw_rows(db: &Db) -> BTreeMap<String, RawRow> {
-    let rows: Vec<RawRow> = db
-        .rt
-        .block_on(db.ch.run(
-            "test",
-            db.ch
-                .client()
-                .query_raw(
-                    "SELECT toString(src) AS src, toString(k8s_cluster_name) AS k8s_cluster_name, dest, dest_ip, toString(kind) AS kind, \
-                     is_external, toString(matched_type) AS matched_type, toString(matched_cidr) AS matched_cidr, toString(hint) AS hint \
-                     FROM network_raw",
-                )
-                .fetch_all::<RawRow>(),
-        ))
-        .unwrap();
+    let rows = fetch_raw(db, "");
     let n = rows.len();
     let map: BTreeMap<String, RawRow> = rows.into_iter().map(|r| (r.src.clone(), r)).collect();
     assert_eq!(map.len(), n, "src is unique per row");
@@ -562,20 +559,7 @@ fn parity_native_spans() {
 
 /// network_raw by src, checking both copies of each row agree.
 pub fn raw_rows_dedup(db: &Db) -> BTreeMap<String, RawRow> {
-    let rows: Vec<RawRow> = db
-        .rt
-        .block_on(db.ch.run(
-            "test",
-            db.ch
-                .client()
-                .query_raw(
-                    "SELECT toString(src) AS src, toString(k8s_cluster_name) AS k8s_cluster_name, dest, dest_ip, toString(kind) AS kind, \
-                     is_external, toString(matched_type) AS matched_type, toString(matched_cidr) AS matched_cidr, toString(hint) AS hint \
-                     FROM network_raw",
-                )
-                .fetch_all::<RawRow>(),
-        ))
-        .unwrap();
+    let rows = fetch_raw(db, "");
     let mut map: BTreeMap<String, RawRow> = BTreeMap::new();
     for r in rows {
         if let Some(prev) = map.get(&r.src) {
