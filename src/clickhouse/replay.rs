@@ -300,7 +300,7 @@ const TRANSIENT_CODES: &[u32] = &[
 
 /// True when a client error may go away on its own: a refused, reset or
 /// dropped connection, a timeout, an HTTP 5xx from a proxy, or a server
-/// error whose code is in [`TRANSIENT_CODES`].
+/// error whose code is in `TRANSIENT_CODES`.
 pub fn is_transient(e: &clickhouse::error::Error) -> bool {
     use clickhouse::error::Error as E;
     match e {

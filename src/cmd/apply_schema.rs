@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 /// Create or upgrade the netmap schema in ClickHouse.
 ///
 /// Applies the pending migrations (sql/NNNN_*.sql, compiled in) in order and
-/// records each in <database>.schema_migrations (a `started` row, then `done`
+/// records each in `<database>.schema_migrations` (a `started` row, then `done`
 /// with its SHA-384 checksum and duration). Running it again applies nothing.
 /// An applied migration whose file changed is drift: reported, never re-run.
 ///

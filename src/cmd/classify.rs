@@ -29,7 +29,7 @@ use crate::rule::{Classifier, Verdict, DEFAULT_CLUSTER_DOMAIN};
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXIT_STATUS)]
 pub struct Args {
-    /// CIDR configuration: CSV (cluster_name,network_type,cidr_block[,is_active]), JSON array or JSON lines.
+    /// CIDR configuration: CSV with the columns cluster_name, network_type, cidr_block and optional is_active, JSON array or JSON lines.
     #[arg(long, value_name = "FILE", required_unless_present = "clickhouse", conflicts_with = "clickhouse")]
     pub cidrs: Option<PathBuf>,
 
@@ -77,7 +77,7 @@ pub struct Args {
     #[command(flatten)]
     pub graph: GraphArgs,
 
-    /// Addresses or names to classify (IP, ip:port, [v6]:port, URL, hostname).
+    /// Addresses or names to classify (IP, ip:port, bracketed IPv6 with port, URL, hostname).
     #[arg(value_name = "ADDR")]
     pub addresses: Vec<String>,
 

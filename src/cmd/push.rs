@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXIT_STATUS)]
 pub struct Args {
-    /// CIDR records: CSV (cluster_name,network_type,cidr_block[,is_active][,source]), JSON array or JSON lines (`-` = stdin).
+    /// CIDR records: CSV with the columns cluster_name, network_type, cidr_block and optional is_active, source, JSON array or JSON lines (`-` = stdin).
     #[arg(short = 'i', long, value_name = "FILE", default_value = "-")]
     pub input: PathBuf,
 
