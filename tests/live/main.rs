@@ -127,8 +127,16 @@ impl Db {
 }
 
 /// Run the netmap binary with `CLICKHOUSE_URL`/`NETMAP_DATABASE` set.
-pub fn netmap_cmd(url: &str, db: &str, args: &[&str], stdin: Option<&str>) -> Output {
+/// Write a child's stdin; a child that exits before reading it all (e.g. on a
+/// connection error) closes the pipe, which is not the test's failure.
+pub fn write_stdin(si: &mut std::process::ChildStdin, bytes: &[u8]) {
     use std::io::Write;
+    if let Err(e) = si.write_all(bytes) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+    }
+}
+
+pub fn netmap_cmd(url: &str, db: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_netmap"));
     cmd.args(args)
         .env("CLICKHOUSE_URL", url)
@@ -140,7 +148,7 @@ pub fn netmap_cmd(url: &str, db: &str, args: &[&str], stdin: Option<&str>) -> Ou
     {
         let mut si = child.stdin.take().expect("stdin piped");
         if let Some(s) = stdin {
-            si.write_all(s.as_bytes()).expect("write stdin");
+            write_stdin(&mut si, s.as_bytes());
         }
     }
     child.wait_with_output().expect("netmap finishes")

@@ -50,7 +50,7 @@ fn netmap_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Outp
     {
         let mut si = child.stdin.take().expect("stdin piped");
         if let Some(s) = stdin {
-            si.write_all(s).expect("write stdin");
+            crate::write_stdin(&mut si, s);
         }
     }
     child.wait_with_output().expect("netmap finishes")
