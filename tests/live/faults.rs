@@ -268,15 +268,7 @@ fn a_garbage_block_inserts_and_loses_nothing() {
         }
     }
     // One block: a single throwing row would fail all of it.
-    db.rt
-        .block_on(async {
-            let mut ins = db.ch.client().insert::<SpanRow>("spans").await?;
-            for r in &rows {
-                ins.write(r).await?;
-            }
-            ins.end().await
-        })
-        .expect("a block of garbage peers inserts");
+    parity::insert_spans(&db, &rows).expect("a block of garbage peers inserts");
     // Bytes that are not UTF-8 (ClickHouse strings are bytes; the Rust readers reject these).
     let bad_bytes = ["FF", "C3", "80", "00", "ED A0 80", "F4 90 80 80", "31 30 2E 30 2E 30 2E 31 FF", "5B 3A 3A 31 5D FE"];
     let values: Vec<String> = bad_bytes

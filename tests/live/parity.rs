@@ -438,6 +438,17 @@ pub fn classifier() -> Classifier {
     Classifier::new(CidrConfig::from_records(&recs), DEFAULT_CLUSTER_DOMAIN)
 }
 
+/// Insert `rows` into the test database's `spans` as one block.
+pub fn insert_spans(db: &Db, rows: &[SpanRow]) -> clickhouse::error::Result<()> {
+    db.rt.block_on(async {
+        let mut ins = db.ch.client().insert::<SpanRow>("spans").await?;
+        for r in rows {
+            ins.write(r).await?;
+        }
+        ins.end().await
+    })
+}
+
 /// Every network_raw row matching `filter` (a WHERE clause, or empty).
 pub fn fetch_raw(db: &Db, filter: &str) -> Vec<RawRow> {
     let sql = format!(
@@ -535,15 +546,7 @@ fn parity_native_spans() {
     let c = classifier();
     let corpus = corpus(4000);
     let rows = span_rows(&corpus);
-    db.rt
-        .block_on(async {
-            let mut ins = db.ch.client().insert::<SpanRow>("spans").await?;
-            for r in &rows {
-                ins.write(r).await?;
-            }
-            ins.end().await
-        })
-        .unwrap();
+    insert_spans(&db, &rows).unwrap();
     let mut want = BTreeMap::new();
     for r in rows.iter().step_by(2) {
         if let Some(e) = expected(&c, &r.src, &r.k8s_cluster_name, &r.dest, &r.dest_ip) {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use netmap::clickhouse::{Ch, Config};
 
 use crate::faults::socket_of;
-use crate::parity::SpanRow;
+use crate::parity::{self, SpanRow};
 use crate::{server_url, stderr, Db};
 
 fn stdout(o: &Output) -> String {
@@ -148,15 +148,7 @@ fn weird_names_round_trip_through_push_classify_views_and_diff() {
             });
         }
     }
-    db.rt
-        .block_on(async {
-            let mut ins = db.ch.client().insert::<SpanRow>("spans").await?;
-            for r in &spans {
-                ins.write(r).await?;
-            }
-            ins.end().await
-        })
-        .unwrap();
+    parity::insert_spans(&db, &spans).unwrap();
     let edges = db.rt.block_on(netmap::clickhouse::edges::read_edges(&db.ch, None, None, None)).unwrap();
     assert_eq!(edges.iter().map(|e| e.counts.calls).sum::<u64>(), spans.len() as u64);
     for n in &names {
