@@ -46,6 +46,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0015_signoz_to_stream.sql", include_str!("../../sql/0015_signoz_to_stream.sql")),
     ("0016_deduplication_window.sql", include_str!("../../sql/0016_deduplication_window.sql")),
     ("0017_cidr_trie_dict_credentials.sql", include_str!("../../sql/0017_cidr_trie_dict_credentials.sql")),
+    ("0018_classify_per_peer.sql", include_str!("../../sql/0018_classify_per_peer.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).

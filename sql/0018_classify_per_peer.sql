@@ -1,0 +1,201 @@
+-- Stage 1, restructured for speed: the same rule as 0010 (the functions of
+-- 0007, the same steps in the same order), now applied once per distinct
+-- (cluster, dest, dest_ip) of an insert instead of once per span, in four
+-- materialized views chained through Null tables:
+--
+--   span_stream -> classify_stage1_mv -> classify_stage1 (Null)
+--               -> classify_stage2_mv -> classify_stage2 (Null)
+--               -> classify_stage3_mv -> classify_stage3 (Null)
+--               -> classify_stage4_mv -> network_raw
+--
+-- and 0010's classify_spans (the same rule, per span) is dropped.
+--
+-- Why (BENCHMARKS.md, "In ClickHouse", has the numbers):
+--   * Spans repeat their peers: an insert of 100,000 spans has ~14,000
+--     distinct (cluster, dest, dest_ip). Stage 1 groups the block by them
+--     (groupArray keeps every span's own columns) and the last stage puts the
+--     spans back with ARRAY JOIN, so the rule runs on the distinct peers.
+--   * One view of eight nested subqueries was slow twice over: ClickHouse
+--     evaluates if/multiIf branches lazily and recomputes a column shared by
+--     several lazy branches once per branch (the insert ran 3-7x slower than
+--     with short_circuit_function_evaluation = disable, a setting a view
+--     cannot carry); and analysing it cost ~0.2 s per INSERT (every AND/OR
+--     over a column of a nested subquery re-hashes that subquery). A view's
+--     output is a materialised block: each stage computes its columns once,
+--     and each reads a table, so analysis stays small.
+--
+-- Switching without losing a span: stages 4, 3 and 2 are created first
+-- (they read Null tables nobody writes yet), then stage 1 on span_stream,
+-- then 0010's view is dropped. An INSERT uses the views that existed when
+-- it started, so an insert running in the instant between the last two
+-- statements is classified twice (counted twice in network_raw), never
+-- lost. (ALTER TABLE classify_spans MODIFY QUERY would switch atomically,
+-- but on ClickHouse 26.9 a view altered that way derives other
+-- deduplication tokens before and after a server restart, so a batch
+-- retried across a restart was stored twice: tests/live/replay.rs.)
+
+-- 1. Group the block by peer; trim dest and dest_ip (a peer with both blank
+--    is not an edge: dropped, as in 0010); what of dest_ip / dest must be
+--    an address, and as one; the host (the URL's host or the peer itself).
+CREATE TABLE IF NOT EXISTS ${database}.classify_stage1 ${on_cluster}
+(
+    k8s_cluster_name String,
+    raw_dest String,
+    raw_ip String,
+    timestamps Array(DateTime64(9, 'UTC')),
+    srcs Array(String),
+    protocols Array(String),
+    durations Array(UInt64),
+    errors Array(UInt8),
+    is_url UInt8,
+    key_ip Nullable(IPv6),
+    key_dest Nullable(IPv6),
+    host String,
+    url_t String
+)
+ENGINE = Null;
+
+-- 2. The URL host as an address; `host:port` -> host; the address to look
+--    up (dest_ip's, else dest's, else the URL host's); one trailing dot off.
+CREATE TABLE IF NOT EXISTS ${database}.classify_stage2 ${on_cluster}
+(
+    k8s_cluster_name String,
+    raw_dest String,
+    raw_ip String,
+    timestamps Array(DateTime64(9, 'UTC')),
+    srcs Array(String),
+    protocols Array(String),
+    durations Array(UInt64),
+    errors Array(UInt8),
+    key Nullable(IPv6),
+    host_nd String
+)
+ENGINE = Null;
+
+-- 3. No address: the host as a DNS name ('' when invalid); an address: the
+--    one dictionary lookup, the cluster's own winner in it, the address as
+--    a number.
+CREATE TABLE IF NOT EXISTS ${database}.classify_stage3 ${on_cluster}
+(
+    k8s_cluster_name String,
+    raw_dest String,
+    raw_ip String,
+    timestamps Array(DateTime64(9, 'UTC')),
+    srcs Array(String),
+    protocols Array(String),
+    durations Array(UInt64),
+    errors Array(UInt8),
+    is_name UInt8,
+    peer_name String,
+    entry String,
+    num UInt128
+)
+ENGINE = Null;
+
+-- 4. The verdict: a name's rule, or loopback, or the cluster's CIDR, or
+--    world with a hint; then every span of the peer gets it back.
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage4_mv ${on_cluster}
+TO ${database}.network_raw
+AS SELECT
+    timestamp,
+    k8s_cluster_name,
+    src,
+    if(raw_dest = '', raw_ip, raw_dest) AS dest,
+    raw_ip AS dest_ip,
+    protocol,
+    duration_ns,
+    is_error,
+    tupleElement(verdict, 1) AS kind,
+    toUInt8(tupleElement(verdict, 1) = 'world') AS is_external,
+    tupleElement(verdict, 2) AS matched_type,
+    tupleElement(verdict, 3) AS matched_cidr,
+    tupleElement(verdict, 4) AS hint
+FROM
+(
+    SELECT *, multiIf(
+        is_name, ${database}_name_verdict(peer_name),
+        ${database}_is_loopback(num), ('loopback', '', '', ''),
+        ${database}_entry_verdict(entry, num)) AS verdict
+    FROM ${database}.classify_stage3
+)
+ARRAY JOIN
+    timestamps AS timestamp,
+    srcs AS src,
+    protocols AS protocol,
+    durations AS duration_ns,
+    errors AS is_error;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage3_mv ${on_cluster}
+TO ${database}.classify_stage3
+AS SELECT
+    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    isNull(key) AS is_name,
+    peer_name,
+    ${database}_entry_at(entries, concat(',', hex(k8s_cluster_name), ':')) AS entry,
+    toUInt128(assumeNotNull(key)) AS num
+FROM
+(
+    SELECT *,
+        if(isNull(key), ${database}_valid_name(host_nd), '') AS peer_name,
+        if(isNull(key), '', ${database}_trie_entries(assumeNotNull(key))) AS entries
+    FROM ${database}.classify_stage2
+);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage2_mv ${on_cluster}
+TO ${database}.classify_stage2
+AS SELECT
+    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    coalesce(key_ip, key_dest, if(is_url, ${database}_ip_of(url_text, url_family), NULL)) AS key,
+    ${database}_strip_dot(host_np) AS host_nd
+FROM
+(
+    SELECT *,
+        ${database}_ip_text(url_t) AS url_text,
+        ${database}_ip_family(url_t) AS url_family,
+        ${database}_strip_port(host) AS host_np
+    FROM ${database}.classify_stage1
+);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage1_mv ${on_cluster}
+TO ${database}.classify_stage1
+AS SELECT
+    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    is_url,
+    ${database}_ip_of(ip_text, ip_family) AS key_ip,
+    if(isNull(key_ip), ${database}_ip_of(dest_text, dest_family), NULL) AS key_dest,
+    if(is_url, ${database}_url_host(peer), peer) AS host,
+    if(is_url, ${database}_trim(${database}_url_host(peer)), '') AS url_t
+FROM
+(
+    SELECT *,
+        if(t_dest = '', t_ip, t_dest) AS peer,
+        position(peer, '://') > 0 AS is_url,
+        ${database}_ip_text(t_ip) AS ip_text,
+        ${database}_ip_family(t_ip) AS ip_family,
+        ${database}_ip_text(t_dest) AS dest_text,
+        ${database}_ip_family(t_dest) AS dest_family
+    FROM
+    (
+        SELECT *,
+            ${database}_trim(raw_dest) AS t_dest,
+            ${database}_trim(raw_ip) AS t_ip
+        FROM
+        (
+            SELECT
+                k8s_cluster_name,
+                dest AS raw_dest,
+                dest_ip AS raw_ip,
+                groupArray(timestamp) AS timestamps,
+                groupArray(src) AS srcs,
+                groupArray(protocol) AS protocols,
+                groupArray(duration_ns) AS durations,
+                groupArray(is_error) AS errors
+            FROM ${database}.span_stream
+            GROUP BY k8s_cluster_name, dest, dest_ip
+        )
+        WHERE NOT (t_dest = '' AND t_ip = '')
+    )
+);
+
+-- Stage 1 is live: 0010's per-span view goes.
+DROP VIEW IF EXISTS ${database}.classify_spans ${on_cluster} SYNC;
