@@ -1,6 +1,6 @@
 //! The classification rule: the one Rust statement of Cilium's order.
-//! `sql/0007_classify_functions.sql` and `sql/0010_classify_spans.sql` mirror
-//! it step for step; the live parity tests prove the two agree on every row.
+//! `sql/0007_classify_functions.sql` (the steps) and `sql/0018_classify_per_peer.sql`
+//! (the views that apply them; it replaced 0010's) mirror it step for step; the live parity tests prove the two agree on every row.
 //!
 //! For a source cluster C and a peer P:
 //! 1. Parse P ([`parse_peer`]): IPv4, IPv6, `ip:port`, `[v6]:port`, IPv4-mapped
