@@ -339,9 +339,10 @@ async fn timed<T>(ch: &Ch, fut: impl std::future::Future<Output = clickhouse::er
 }
 
 /// Settings of every replay insert. `short_circuit_function_evaluation =
-/// disable`: the classify view's lazy branches otherwise recompute its shared
-/// columns once per branch (3-5x slower, BENCHMARKS.md (b')); the rule uses only
-/// non-throwing functions, so evaluating every branch is safe.
+/// disable`: within one classify stage, lazy branches recompute shared columns
+/// once per branch; since sql/0018 each stage is small and this buys ~5%
+/// (3-5x before it; BENCHMARKS.md (b')). The rule uses only non-throwing
+/// functions, so evaluating every branch is safe.
 fn insert_settings<T>(ins: clickhouse::insert::Insert<T>, batch: &Batch) -> clickhouse::insert::Insert<T> {
     ins.with_setting("short_circuit_function_evaluation", "disable")
         .with_setting("insert_deduplicate", "1")
