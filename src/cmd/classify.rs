@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cidr::{read_cidr_file, CidrConfig};
+use crate::cidr::{load_cidr_config, CidrConfig};
 use crate::clickhouse::{runtime, Ch};
 use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{EdgeAggregator, EdgeKeyRef, RowMemo};
@@ -96,16 +96,19 @@ impl Args {
     }
 }
 
-/// Load the CIDR records from `--cidrs FILE` or `--clickhouse`.
-fn load_records(args: &Args) -> Result<Vec<crate::cidr::CidrRecord>> {
+/// Load the CIDR tables from `--cidrs FILE` (streamed straight into the
+/// tables: at 200,000 CIDRs the records would be most of the memory) or
+/// `--clickhouse`.
+fn load_config(args: &Args) -> Result<CidrConfig> {
     match &args.cidrs {
-        Some(p) => read_cidr_file(p),
+        Some(p) => load_cidr_config(p),
         None => {
             let ch = Ch::new(&args.ch.config()?)?;
-            runtime()?.block_on(async {
+            let records = runtime()?.block_on(async {
                 ch.ping().await?;
                 crate::clickhouse::cidrs::active_records(&ch).await
-            })
+            })?;
+            Ok(CidrConfig::from_records(&records))
         }
     }
 }
@@ -118,9 +121,7 @@ pub const VERDICT_COLUMNS: [&str; 5] = ["kind", "is_external", "matched_type", "
 
 /// Run `netmap classify`.
 pub fn run(args: Args) -> Result<()> {
-    // The records (names, sources, origins) are dropped once the tables are built:
-    // at 200,000 CIDRs they are most of the memory.
-    let classifier = Classifier::new(CidrConfig::from_records(&load_records(&args)?), &args.cluster_domain);
+    let classifier = Classifier::new(load_config(&args)?, &args.cluster_domain);
     match &args.input {
         Some(path) => classify_dump(&args, &classifier, path.clone()),
         None => classify_addresses(&args, &classifier),
