@@ -688,58 +688,74 @@ pub struct CidrMatch {
 /// One cluster's prefixes, indexed for longest-prefix match.
 #[derive(Debug, Default, Clone)]
 pub struct ClusterCidrs {
-    /// Distinct prefix lengths present, longest first.
-    lengths: Vec<u8>,
-    /// (masked key, length) → the flattened winner for addresses under it.
-    table: HashMap<(u128, u8), CidrMatch>,
-    /// The active records per type, in input order, de-duplicated (for explain and export).
-    by_type: BTreeMap<NetworkType, Vec<IpNet>>,
+    /// One table per distinct prefix length, longest first: masked key → the
+    /// flattened winner for addresses under that prefix.
+    tables: Vec<(u8, HashMap<u128, Winner>)>,
+    /// The active records per type (by `NetworkType as usize`), in input order,
+    /// de-duplicated (for explain and export; winners point into them).
+    by_type: [Vec<IpNet>; 4],
+}
+
+/// A flattened winner as a table stores it: its type and its place in that
+/// type's list (an entry is 32 bytes with its key, half a full `CidrMatch`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Winner {
+    network_type: NetworkType,
+    index: usize,
 }
 
 impl ClusterCidrs {
-    fn build(by_type: BTreeMap<NetworkType, Vec<IpNet>>) -> ClusterCidrs {
-        // Each distinct prefix's own winner: the first type in Cilium's order
-        // listing it (the map iterates types in that order, so the first insert wins).
-        let n = by_type.values().map(Vec::len).sum();
-        let mut table: HashMap<(u128, u8), CidrMatch> = HashMap::with_capacity(n);
-        for (&t, nets) in &by_type {
-            for &net in nets {
-                table.entry(net_key(net)).or_insert(CidrMatch { network_type: t, cidr: net });
+    fn build(by_type: [Vec<IpNet>; 4]) -> ClusterCidrs {
+        // One table per length, sized by a first pass.
+        let mut count = [0usize; 129];
+        for net in by_type.iter().flatten() {
+            count[usize::from(net_key(*net).1)] += 1;
+        }
+        let mut slot = [usize::MAX; 129];
+        let mut tables: Vec<(u8, HashMap<u128, Winner>)> = Vec::new();
+        for len in (0..=128u8).rev() {
+            if count[usize::from(len)] > 0 {
+                slot[usize::from(len)] = tables.len();
+                tables.push((len, HashMap::with_capacity(count[usize::from(len)])));
             }
         }
-        let mut lengths: Vec<u8> = table.keys().map(|&(_, l)| l).collect();
-        lengths.sort_unstable_by(|a, b| b.cmp(a));
-        lengths.dedup();
+        // Each distinct prefix's own winner: the first type in Cilium's order
+        // listing it (types come in that order, so the first insert wins).
+        for (t, nets) in NetworkType::ALL.into_iter().zip(&by_type) {
+            for (index, &net) in nets.iter().enumerate() {
+                let (key, len) = net_key(net);
+                tables[slot[usize::from(len)]].1.entry(key).or_insert(Winner { network_type: t, index });
+            }
+        }
         // Flatten, shortest prefixes first: a prefix's winner over itself and
         // every prefix covering it is the better of its own and the (already
         // flattened) winner of its longest covering prefix. Better: the lower
-        // type; within a type, the longer prefix.
-        let mut keys: Vec<(u128, u8)> = table.keys().copied().collect();
-        keys.sort_unstable_by_key(|&(_, len)| len);
-        for (key, len) in keys {
-            let parent = lengths
-                .iter()
-                .filter(|&&l| l < len)
-                .find_map(|&l| table.get(&(key & mask(l), l)).copied());
-            if let Some(p) = parent {
-                if let Some(own) = table.get_mut(&(key, len)) {
-                    let better = p.network_type < own.network_type
-                        || (p.network_type == own.network_type && net_key(p.cidr).1 > net_key(own.cidr).1);
-                    if better {
+        // type; within a type the longer prefix, which is always its own.
+        for j in (0..tables.len()).rev() {
+            let (head, shorter) = tables.split_at_mut(j + 1);
+            for (&key, own) in head[j].1.iter_mut() {
+                let parent = shorter.iter().find_map(|(l, m)| m.get(&(key & mask(*l))).copied());
+                if let Some(p) = parent {
+                    if p.network_type < own.network_type {
                         *own = p;
                     }
                 }
             }
         }
-        ClusterCidrs { lengths, table, by_type }
+        ClusterCidrs { tables, by_type }
+    }
+
+    fn matched(&self, w: Winner) -> CidrMatch {
+        CidrMatch { network_type: w.network_type, cidr: self.by_type[w.network_type as usize][w.index] }
     }
 
     /// The winner for `ip`, or `None` (world).
     pub fn lookup(&self, ip: IpAddr) -> Option<CidrMatch> {
         let key = ip_key(ip);
-        self.lengths
+        self.tables
             .iter()
-            .find_map(|&l| self.table.get(&(key & mask(l), l)).copied())
+            .find_map(|(l, m)| m.get(&(key & mask(*l))))
+            .map(|w| self.matched(*w))
     }
 
     /// The winner for every address under the prefix `(key, len)`, when all
@@ -750,20 +766,21 @@ impl ClusterCidrs {
     /// longest match over *all* clusters' prefixes is `(key, len)` — the
     /// property the SQL trie (`sql/0004_cidr_trie.sql`) is built on.
     pub fn lookup_prefix(&self, key: u128, len: u8) -> Option<CidrMatch> {
-        self.lengths
+        self.tables
             .iter()
-            .filter(|&&l| l <= len)
-            .find_map(|&l| self.table.get(&(key & mask(l), l)).copied())
+            .filter(|(l, _)| *l <= len)
+            .find_map(|(l, m)| m.get(&(key & mask(*l))))
+            .map(|w| self.matched(*w))
     }
 
     /// The distinct active prefixes of this cluster, as `(key, len)` in the unified space.
     pub fn prefixes(&self) -> impl Iterator<Item = (u128, u8)> + '_ {
-        self.table.keys().copied()
+        self.tables.iter().flat_map(|(l, m)| m.keys().map(move |&k| (k, *l)))
     }
 
     /// The active prefixes of one type, in input order.
     pub fn of_type(&self, t: NetworkType) -> &[IpNet] {
-        self.by_type.get(&t).map(Vec::as_slice).unwrap_or(&[])
+        &self.by_type[t as usize]
     }
 
     /// The most specific prefix of type `t` containing `ip` (a linear scan: for `--explain` only).
@@ -781,7 +798,7 @@ impl ClusterCidrs {
 
     /// Number of distinct active prefixes.
     pub fn len(&self) -> usize {
-        self.by_type.values().map(Vec::len).sum()
+        self.by_type.iter().map(Vec::len).sum()
     }
 
     /// True when the cluster has no active prefix.
@@ -894,16 +911,11 @@ impl CidrConfigBuilder {
         let clusters = self
             .clusters
             .into_iter()
-            .map(|(name, lists)| {
-                let mut by_type = BTreeMap::new();
-                for (t, mut nets) in NetworkType::ALL.into_iter().zip(lists) {
-                    if nets.is_empty() {
-                        continue;
-                    }
+            .map(|(name, mut by_type)| {
+                for nets in &mut by_type {
                     seen.clear();
                     nets.retain(|n| seen.insert(*n));
                     nets.shrink_to_fit();
-                    by_type.insert(t, nets);
                 }
                 (name, ClusterCidrs::build(by_type))
             })
