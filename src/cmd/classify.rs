@@ -6,6 +6,8 @@
 //! Bad rows are counted, shown (first few) and written to `--rejects`;
 //! `--strict` stops at the first with exit status 1. The invariant printed in
 //! the summary: calls in the output + rejected rows = rows read.
+//! Edges are counted on a second thread: this one parses (most of the work)
+//! and hands rows over in batches (`aggregate`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,7 +15,7 @@ use std::time::Instant;
 use crate::cidr::{load_cidr_config, CidrConfig};
 use crate::clickhouse::{runtime, Ch};
 use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
-use crate::edges::{EdgeAggregator, EdgeKeyRef, RowMemo};
+use crate::edges::{EdgeAggregator, EdgeKeyRef, RowKey, RowMemo};
 use crate::error::{Error, Result};
 use crate::input::{Event, Format, Input, SPAN_COLUMNS};
 use crate::output::{self, opt_cell, Cell, OutputFormat, Rejects, RowWriter};
@@ -197,7 +199,15 @@ fn classify_addresses(args: &Args, c: &Classifier) -> Result<()> {
     Ok(())
 }
 
+use std::collections::BTreeSet;
 use std::io::Write;
+
+/// Remember (up to 100) clusters of the dump that have no CIDRs, for a warning.
+fn note_unknown(c: &Classifier, cluster: &str, unknown: &mut BTreeSet<String>) {
+    if !c.config().knows(cluster) && unknown.len() < 100 {
+        unknown.insert(cluster.to_string());
+    }
+}
 
 fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
     let started = Instant::now();
@@ -215,59 +225,11 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         }
         None
     };
-    let mut agg = EdgeAggregator::new();
-    let mut memo = RowMemo::new();
     let (mut rows, mut skipped) = (0u64, 0u64);
-    let mut unknown_clusters: std::collections::BTreeSet<String> = Default::default();
     let strict = args.strict;
-    let used = input.read(&mut |ev| {
+    // Rejects and skips are handled where the rows are read, whichever the mode.
+    let mut other = |ev: Event<'_>| -> Result<()> {
         match ev {
-            Event::Row(r) => {
-                rows += 1;
-                let classify = |unknown: &mut std::collections::BTreeSet<String>| {
-                    if !c.config().knows(r.cluster) && unknown.len() < 100 {
-                        unknown.insert(r.cluster.to_string());
-                    }
-                    c.classify_span(r.cluster, r.dest, r.dest_ip)
-                        .expect("readers refuse rows with no peer (ReadOpts::finish)")
-                };
-                match &mut per_row {
-                    Some(w) => {
-                        let v = classify(&mut unknown_clusters);
-                        let [k, e, t, m, h] = verdict_cells(&v);
-                        w.row(&[
-                            Cell::Str(r.timestamp),
-                            Cell::Str(r.cluster),
-                            Cell::Str(r.src),
-                            Cell::Str(r.dest),
-                            Cell::Str(r.dest_ip),
-                            Cell::Str(r.protocol),
-                            Cell::Int(r.duration_ns),
-                            Cell::Int(u64::from(r.is_error)),
-                            k,
-                            e,
-                            t,
-                            m,
-                            h,
-                        ])?;
-                    }
-                    None => {
-                        // A row equal to an earlier one on these five fields falls on the same edge.
-                        let key = [r.cluster, r.src, r.dest, r.dest_ip, r.protocol];
-                        if !memo.count(&key, r.duration_ns, r.is_error) {
-                            let v = classify(&mut unknown_clusters);
-                            let slot = agg.slot(EdgeKeyRef {
-                                cluster: r.cluster,
-                                src: r.src,
-                                dest: r.display_dest(),
-                                protocol: r.protocol,
-                                kind: v.kind,
-                            });
-                            memo.insert(&mut agg, &key, slot, r.duration_ns, r.is_error);
-                        }
-                    }
-                }
-            }
             Event::Reject(r) => {
                 if strict {
                     return Err(Error::No(format!("{} (--strict)", rejects.message(&r))));
@@ -275,10 +237,44 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
                 rejects.add(&r)?;
             }
             Event::Skip(_) => skipped += 1,
+            Event::Row(_) => unreachable!("rows are handled by the caller"),
         }
         Ok(())
-    })?;
-    memo.flush(&mut agg);
+    };
+    let (used, agg, unknown_clusters) = match &mut per_row {
+        Some(w) => {
+            let mut unknown: BTreeSet<String> = Default::default();
+            let used = input.read(&mut |ev| match ev {
+                Event::Row(r) => {
+                    rows += 1;
+                    note_unknown(c, r.cluster, &mut unknown);
+                    let v = c
+                        .classify_span(r.cluster, r.dest, r.dest_ip)
+                        .expect("readers refuse rows with no peer (ReadOpts::finish)");
+                    let [k, e, t, m, h] = verdict_cells(&v);
+                    w.row(&[
+                        Cell::Str(r.timestamp),
+                        Cell::Str(r.cluster),
+                        Cell::Str(r.src),
+                        Cell::Str(r.dest),
+                        Cell::Str(r.dest_ip),
+                        Cell::Str(r.protocol),
+                        Cell::Int(r.duration_ns),
+                        Cell::Int(u64::from(r.is_error)),
+                        k,
+                        e,
+                        t,
+                        m,
+                        h,
+                    ])
+                }
+                ev => other(ev),
+            });
+            (used, EdgeAggregator::new(), unknown)
+        }
+        None => aggregate(c, &input, &mut rows, &mut other),
+    };
+    let used = used?;
     rejects.finish()?;
     let edges = agg.len();
     let calls = if let Some(w) = per_row {
@@ -305,4 +301,190 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
     Messages::say(summary);
     debug_assert_eq!(calls, rows);
     Ok(())
+}
+
+/// Rows on their way from the reading thread to the aggregating one: the five
+/// fields of the memo key of each row, one after the other in `text`, with
+/// each row's field ends, duration and error flag.
+#[derive(Default)]
+struct Batch {
+    text: String,
+    rows: Vec<([usize; 5], u64, bool)>,
+}
+
+impl Batch {
+    /// Rows per batch, and bytes of fields after which a batch goes early (huge rows).
+    const ROWS: usize = 4096;
+    const BYTES: usize = 1 << 20;
+
+    fn push(&mut self, fields: RowKey<'_>, duration_ns: u64, is_error: bool) {
+        let mut ends = [0; 5];
+        for (end, f) in ends.iter_mut().zip(fields) {
+            self.text.push_str(f);
+            *end = self.text.len();
+        }
+        self.rows.push((ends, duration_ns, is_error));
+    }
+
+    fn is_full(&self) -> bool {
+        self.rows.len() >= Self::ROWS || self.text.len() >= Self::BYTES
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+}
+
+/// Read the dump on this thread (parsing is most of the work) and classify and
+/// count its rows into edges on another, batches of rows going between them.
+/// `other` gets the rejects and skips. Returns the reader's result, the edges
+/// and the clusters without CIDRs; `rows` counts the rows read.
+fn aggregate(
+    c: &Classifier,
+    input: &Input,
+    rows: &mut u64,
+    other: &mut dyn FnMut(Event<'_>) -> Result<()>,
+) -> (Result<Format>, EdgeAggregator, BTreeSet<String>) {
+    // Full batches go one way (at most 4 waiting), emptied ones come back for reuse.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
+    std::thread::scope(|scope| {
+        let counter = scope.spawn(move || {
+            let mut agg = EdgeAggregator::new();
+            let mut memo = RowMemo::new();
+            let mut unknown = BTreeSet::new();
+            for batch in full_rx {
+                let mut start = 0;
+                for &(ends, duration_ns, is_error) in &batch.rows {
+                    let key: RowKey<'_> = ends.map(|end| {
+                        let f = &batch.text[start..end];
+                        start = end;
+                        f
+                    });
+                    // A row equal to an earlier one on these five fields falls on the same edge.
+                    if !memo.count(&key, duration_ns, is_error) {
+                        let [cluster, src, dest, dest_ip, protocol] = key;
+                        note_unknown(c, cluster, &mut unknown);
+                        let v = c
+                            .classify_span(cluster, dest, dest_ip)
+                            .expect("readers refuse rows with no peer (ReadOpts::finish)");
+                        let dest = if dest.is_empty() { dest_ip } else { dest };
+                        let slot = agg.slot(EdgeKeyRef { cluster, src, dest, protocol, kind: v.kind });
+                        memo.insert(&mut agg, &key, slot, duration_ns, is_error);
+                    }
+                }
+                // The reader may be gone already (it stopped at an error): then the batch is dropped.
+                let _ = empty_tx.send(batch);
+            }
+            memo.flush(&mut agg);
+            (agg, unknown)
+        });
+        let mut batch = Batch::default();
+        let used = input.read(&mut |ev| match ev {
+            Event::Row(r) => {
+                *rows += 1;
+                batch.push([r.cluster, r.src, r.dest, r.dest_ip, r.protocol], r.duration_ns, r.is_error);
+                if batch.is_full() {
+                    let mut next = empty_rx.try_recv().unwrap_or_default();
+                    next.clear();
+                    // Fails only when the counting thread is gone, i.e. panicked: join below says so.
+                    let _ = full_tx.send(std::mem::replace(&mut batch, next));
+                }
+                Ok(())
+            }
+            ev => other(ev),
+        });
+        if !batch.rows.is_empty() {
+            let _ = full_tx.send(batch);
+        }
+        drop(full_tx);
+        let (agg, unknown) = counter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (used, agg, unknown)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cidr::load_cidr_config;
+    use crate::gen::{write_cidrs_csv, write_spans_csv, GenSpec};
+    use crate::rule::DEFAULT_CLUSTER_DOMAIN;
+
+    /// Generated dump, garbage rows included, in a fresh directory.
+    fn fixture(tag: &str, rows: u64) -> (std::path::PathBuf, Classifier, Input) {
+        let dir = std::env::temp_dir().join(format!("netmap-classify-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = GenSpec { rows, clusters: 3, cidrs_per_cluster: 40, ..GenSpec::default() };
+        let (cidrs, spans) = (dir.join("c.csv"), dir.join("s.csv"));
+        write_cidrs_csv(&spec, &mut std::fs::File::create(&cidrs).unwrap()).unwrap();
+        write_spans_csv(&spec, &mut std::fs::File::create(&spans).unwrap()).unwrap();
+        let c = Classifier::new(load_cidr_config(&cidrs).unwrap(), DEFAULT_CLUSTER_DOMAIN);
+        (dir, c, Input::new(spans, None))
+    }
+
+    /// Many batches, rejects along the way: the two-thread aggregation gives
+    /// the edges of classifying and counting every row on one thread.
+    #[test]
+    fn threaded_aggregation_equals_row_by_row() {
+        let (dir, c, input) = fixture("agg", 30_000);
+        let (mut rows, mut rejected) = (0u64, 0u64);
+        let (used, agg, _) = aggregate(&c, &input, &mut rows, &mut |ev| {
+            if let Event::Reject(_) = ev {
+                rejected += 1;
+            }
+            Ok(())
+        });
+        assert_eq!(used.unwrap(), Format::Csv);
+        let mut want = EdgeAggregator::new();
+        let mut n = 0u64;
+        input
+            .read(&mut |ev| {
+                if let Event::Row(r) = ev {
+                    n += 1;
+                    let v = c.classify_span(r.cluster, r.dest, r.dest_ip).unwrap();
+                    let key = EdgeKeyRef { cluster: r.cluster, src: r.src, dest: r.display_dest(), protocol: r.protocol, kind: v.kind };
+                    let slot = want.slot(key);
+                    want.bump(slot, r.duration_ns, r.is_error);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(rows, n);
+        assert!(rows > 4 * Batch::ROWS as u64, "{rows} rows: too few to fill the channel");
+        assert!(rejected > 0, "the generator's garbage rows are rejected");
+        assert_eq!(agg.calls(), rows);
+        assert_eq!(agg.into_sorted(), want.into_sorted());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An error of the reading side (here --strict's first reject) comes back
+    /// and stops the read; the counting thread ends with it.
+    #[test]
+    fn reader_error_stops_both_threads() {
+        let (dir, c, input) = fixture("err", 20_000);
+        let mut rows = 0u64;
+        let (used, agg, _) = aggregate(&c, &input, &mut rows, &mut |ev| match ev {
+            Event::Reject(r) => Err(Error::No(format!("line {}", r.line))),
+            _ => Ok(()),
+        });
+        assert!(matches!(used, Err(Error::No(_))), "{used:?}");
+        assert!(rows < 20_000);
+        assert!(agg.calls() <= rows);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn batches_go_early_with_huge_rows() {
+        let mut b = Batch::default();
+        let big = "x".repeat(Batch::BYTES / 3);
+        for _ in 0..3 {
+            assert!(!b.is_full());
+            b.push(["c", &big, "d", "", "http"], 1, false);
+        }
+        assert!(b.is_full());
+        assert_eq!(&b.text[b.rows[1].0[0]..b.rows[1].0[1]], big);
+        b.clear();
+        assert!(b.rows.is_empty() && b.text.is_empty());
+    }
 }
