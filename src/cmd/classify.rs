@@ -6,8 +6,8 @@
 //! Bad rows are counted, shown (first few) and written to `--rejects`;
 //! `--strict` stops at the first with exit status 1. The invariant printed in
 //! the summary: calls in the output + rejected rows = rows read.
-//! Edges are counted on a second thread: this one parses (most of the work)
-//! and hands rows over in batches (`aggregate`).
+//! With two CPUs or more, edges are counted on a second thread: this one
+//! parses (most of the work) and hands rows over in batches (`aggregate`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -272,7 +272,8 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
             });
             (used, EdgeAggregator::new(), unknown)
         }
-        None => aggregate(c, &input, &mut rows, &mut other),
+        // On one CPU (e.g. under taskset) the hand-over between threads would only cost.
+        None => aggregate(c, &input, &mut rows, &mut other, std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)),
     };
     let used = used?;
     rejects.finish()?;
@@ -314,8 +315,10 @@ struct Batch {
 
 impl Batch {
     /// Rows per batch, and bytes of fields after which a batch goes early (huge rows).
-    const ROWS: usize = 4096;
+    const ROWS: usize = 1024;
     const BYTES: usize = 1 << 20;
+    /// Full batches waiting for the counting thread, at most.
+    const QUEUE: usize = 8;
 
     fn push(&mut self, fields: RowKey<'_>, duration_ns: u64, is_error: bool) {
         let mut ends = [0; 5];
@@ -336,8 +339,45 @@ impl Batch {
     }
 }
 
-/// Read the dump on this thread (parsing is most of the work) and classify and
-/// count its rows into edges on another, batches of rows going between them.
+/// Classifies rows and counts them into edges (through the memo).
+struct Counter<'c> {
+    c: &'c Classifier,
+    agg: EdgeAggregator,
+    memo: RowMemo,
+    unknown: BTreeSet<String>,
+}
+
+impl<'c> Counter<'c> {
+    fn new(c: &'c Classifier) -> Self {
+        Counter { c, agg: EdgeAggregator::new(), memo: RowMemo::new(), unknown: BTreeSet::new() }
+    }
+
+    /// Count one row given by its memo key (cluster, src, dest, dest_ip, protocol).
+    fn count(&mut self, key: &RowKey<'_>, duration_ns: u64, is_error: bool) {
+        // A row equal to an earlier one on these five fields falls on the same edge.
+        if self.memo.count(key, duration_ns, is_error) {
+            return;
+        }
+        let [cluster, src, dest, dest_ip, protocol] = *key;
+        note_unknown(self.c, cluster, &mut self.unknown);
+        let v = self
+            .c
+            .classify_span(cluster, dest, dest_ip)
+            .expect("readers refuse rows with no peer (ReadOpts::finish)");
+        let dest = if dest.is_empty() { dest_ip } else { dest };
+        let slot = self.agg.slot(EdgeKeyRef { cluster, src, dest, protocol, kind: v.kind });
+        self.memo.insert(&mut self.agg, key, slot, duration_ns, is_error);
+    }
+
+    fn finish(mut self) -> (EdgeAggregator, BTreeSet<String>) {
+        self.memo.flush(&mut self.agg);
+        (self.agg, self.unknown)
+    }
+}
+
+/// Read the dump and count its rows into edges. With `threads`, reading
+/// (parsing is most of the work) stays on this thread and counting goes to
+/// another, batches of rows going between them; without, both happen here.
 /// `other` gets the rejects and skips. Returns the reader's result, the edges
 /// and the clusters without CIDRs; `rows` counts the rows read.
 fn aggregate(
@@ -345,15 +385,27 @@ fn aggregate(
     input: &Input,
     rows: &mut u64,
     other: &mut dyn FnMut(Event<'_>) -> Result<()>,
+    threads: bool,
 ) -> (Result<Format>, EdgeAggregator, BTreeSet<String>) {
-    // Full batches go one way (at most 4 waiting), emptied ones come back for reuse.
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    if !threads {
+        let mut counter = Counter::new(c);
+        let used = input.read(&mut |ev| match ev {
+            Event::Row(r) => {
+                *rows += 1;
+                counter.count(&[r.cluster, r.src, r.dest, r.dest_ip, r.protocol], r.duration_ns, r.is_error);
+                Ok(())
+            }
+            ev => other(ev),
+        });
+        let (agg, unknown) = counter.finish();
+        return (used, agg, unknown);
+    }
+    // Full batches go one way (a few waiting at most), emptied ones come back for reuse.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(Batch::QUEUE);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
-        let counter = scope.spawn(move || {
-            let mut agg = EdgeAggregator::new();
-            let mut memo = RowMemo::new();
-            let mut unknown = BTreeSet::new();
+        let counting = scope.spawn(move || {
+            let mut counter = Counter::new(c);
             for batch in full_rx {
                 let mut start = 0;
                 for &(ends, duration_ns, is_error) in &batch.rows {
@@ -362,23 +414,12 @@ fn aggregate(
                         start = end;
                         f
                     });
-                    // A row equal to an earlier one on these five fields falls on the same edge.
-                    if !memo.count(&key, duration_ns, is_error) {
-                        let [cluster, src, dest, dest_ip, protocol] = key;
-                        note_unknown(c, cluster, &mut unknown);
-                        let v = c
-                            .classify_span(cluster, dest, dest_ip)
-                            .expect("readers refuse rows with no peer (ReadOpts::finish)");
-                        let dest = if dest.is_empty() { dest_ip } else { dest };
-                        let slot = agg.slot(EdgeKeyRef { cluster, src, dest, protocol, kind: v.kind });
-                        memo.insert(&mut agg, &key, slot, duration_ns, is_error);
-                    }
+                    counter.count(&key, duration_ns, is_error);
                 }
                 // The reader may be gone already (it stopped at an error): then the batch is dropped.
                 let _ = empty_tx.send(batch);
             }
-            memo.flush(&mut agg);
-            (agg, unknown)
+            counter.finish()
         });
         let mut batch = Batch::default();
         let used = input.read(&mut |ev| match ev {
@@ -399,7 +440,7 @@ fn aggregate(
             let _ = full_tx.send(batch);
         }
         drop(full_tx);
-        let (agg, unknown) = counter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (agg, unknown) = counting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (used, agg, unknown)
     })
 }
@@ -423,19 +464,12 @@ mod tests {
         (dir, c, Input::new(spans, None))
     }
 
-    /// Many batches, rejects along the way: the two-thread aggregation gives
-    /// the edges of classifying and counting every row on one thread.
+    /// Many batches, rejects along the way: the aggregation, on two threads
+    /// and on one, gives the edges of classifying and counting every row
+    /// without the memo.
     #[test]
-    fn threaded_aggregation_equals_row_by_row() {
+    fn aggregation_equals_row_by_row() {
         let (dir, c, input) = fixture("agg", 30_000);
-        let (mut rows, mut rejected) = (0u64, 0u64);
-        let (used, agg, _) = aggregate(&c, &input, &mut rows, &mut |ev| {
-            if let Event::Reject(_) = ev {
-                rejected += 1;
-            }
-            Ok(())
-        });
-        assert_eq!(used.unwrap(), Format::Csv);
         let mut want = EdgeAggregator::new();
         let mut n = 0u64;
         input
@@ -450,27 +484,47 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(rows, n);
-        assert!(rows > 4 * Batch::ROWS as u64, "{rows} rows: too few to fill the channel");
-        assert!(rejected > 0, "the generator's garbage rows are rejected");
-        assert_eq!(agg.calls(), rows);
-        assert_eq!(agg.into_sorted(), want.into_sorted());
+        let want = want.into_sorted();
+        for threads in [true, false] {
+            let (mut rows, mut rejected) = (0u64, 0u64);
+            let (used, agg, _) = aggregate(
+                &c,
+                &input,
+                &mut rows,
+                &mut |ev| {
+                    if let Event::Reject(_) = ev {
+                        rejected += 1;
+                    }
+                    Ok(())
+                },
+                threads,
+            );
+            assert_eq!(used.unwrap(), Format::Csv);
+            assert_eq!(rows, n);
+            assert!(rows > (Batch::QUEUE * Batch::ROWS) as u64, "{rows} rows: too few to fill the channel");
+            assert!(rejected > 0, "the generator's garbage rows are rejected");
+            assert_eq!(agg.calls(), rows);
+            assert_eq!(agg.into_sorted(), want, "threads: {threads}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// An error of the reading side (here --strict's first reject) comes back
-    /// and stops the read; the counting thread ends with it.
+    /// and stops the read; the counting thread, if any, ends with it.
     #[test]
     fn reader_error_stops_both_threads() {
         let (dir, c, input) = fixture("err", 20_000);
-        let mut rows = 0u64;
-        let (used, agg, _) = aggregate(&c, &input, &mut rows, &mut |ev| match ev {
-            Event::Reject(r) => Err(Error::No(format!("line {}", r.line))),
-            _ => Ok(()),
-        });
-        assert!(matches!(used, Err(Error::No(_))), "{used:?}");
-        assert!(rows < 20_000);
-        assert!(agg.calls() <= rows);
+        for threads in [true, false] {
+            let mut rows = 0u64;
+            let mut stop = |ev: Event<'_>| match ev {
+                Event::Reject(r) => Err(Error::No(format!("line {}", r.line))),
+                _ => Ok(()),
+            };
+            let (used, agg, _) = aggregate(&c, &input, &mut rows, &mut stop, threads);
+            assert!(matches!(used, Err(Error::No(_))), "{used:?}");
+            assert!(rows < 20_000);
+            assert!(agg.calls() <= rows);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
