@@ -6,14 +6,16 @@
 //! Bad rows are counted, shown (first few) and written to `--rejects`;
 //! `--strict` stops at the first with exit status 1. The invariant printed in
 //! the summary: calls in the output + rejected rows = rows read.
+//! With two CPUs or more, edges are counted on a second thread: this one
+//! parses (most of the work) and hands rows over in batches (`aggregate`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cidr::{read_cidr_file, CidrConfig};
+use crate::cidr::{load_cidr_config, CidrConfig};
 use crate::clickhouse::{runtime, Ch};
 use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
-use crate::edges::{EdgeAggregator, EdgeKeyRef, RowMemo};
+use crate::edges::{EdgeAggregator, EdgeKeyRef, RowKey, RowMemo};
 use crate::error::{Error, Result};
 use crate::input::{Event, Format, Input, SPAN_COLUMNS};
 use crate::output::{self, opt_cell, Cell, OutputFormat, Rejects, RowWriter};
@@ -96,16 +98,19 @@ impl Args {
     }
 }
 
-/// Load the CIDR records from `--cidrs FILE` or `--clickhouse`.
-fn load_records(args: &Args) -> Result<Vec<crate::cidr::CidrRecord>> {
+/// Load the CIDR tables from `--cidrs FILE` (streamed straight into the
+/// tables: at 200,000 CIDRs the records would be most of the memory) or
+/// `--clickhouse`.
+fn load_config(args: &Args) -> Result<CidrConfig> {
     match &args.cidrs {
-        Some(p) => read_cidr_file(p),
+        Some(p) => load_cidr_config(p),
         None => {
             let ch = Ch::new(&args.ch.config()?)?;
-            runtime()?.block_on(async {
+            let records = runtime()?.block_on(async {
                 ch.ping().await?;
                 crate::clickhouse::cidrs::active_records(&ch).await
-            })
+            })?;
+            Ok(CidrConfig::from_records(&records))
         }
     }
 }
@@ -118,9 +123,7 @@ pub const VERDICT_COLUMNS: [&str; 5] = ["kind", "is_external", "matched_type", "
 
 /// Run `netmap classify`.
 pub fn run(args: Args) -> Result<()> {
-    // The records (names, sources, origins) are dropped once the tables are built:
-    // at 200,000 CIDRs they are most of the memory.
-    let classifier = Classifier::new(CidrConfig::from_records(&load_records(&args)?), &args.cluster_domain);
+    let classifier = Classifier::new(load_config(&args)?, &args.cluster_domain);
     match &args.input {
         Some(path) => classify_dump(&args, &classifier, path.clone()),
         None => classify_addresses(&args, &classifier),
@@ -196,7 +199,15 @@ fn classify_addresses(args: &Args, c: &Classifier) -> Result<()> {
     Ok(())
 }
 
+use std::collections::BTreeSet;
 use std::io::Write;
+
+/// Remember (up to 100) clusters of the dump that have no CIDRs, for a warning.
+fn note_unknown(c: &Classifier, cluster: &str, unknown: &mut BTreeSet<String>) {
+    if !c.config().knows(cluster) && unknown.len() < 100 {
+        unknown.insert(cluster.to_string());
+    }
+}
 
 fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
     let started = Instant::now();
@@ -214,59 +225,11 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         }
         None
     };
-    let mut agg = EdgeAggregator::new();
-    let mut memo = RowMemo::new();
     let (mut rows, mut skipped) = (0u64, 0u64);
-    let mut unknown_clusters: std::collections::BTreeSet<String> = Default::default();
     let strict = args.strict;
-    let used = input.read(&mut |ev| {
+    // Rejects and skips are handled where the rows are read, whichever the mode.
+    let mut other = |ev: Event<'_>| -> Result<()> {
         match ev {
-            Event::Row(r) => {
-                rows += 1;
-                let classify = |unknown: &mut std::collections::BTreeSet<String>| {
-                    if !c.config().knows(r.cluster) && unknown.len() < 100 {
-                        unknown.insert(r.cluster.to_string());
-                    }
-                    c.classify_span(r.cluster, r.dest, r.dest_ip)
-                        .expect("readers refuse rows with no peer (ReadOpts::finish)")
-                };
-                match &mut per_row {
-                    Some(w) => {
-                        let v = classify(&mut unknown_clusters);
-                        let [k, e, t, m, h] = verdict_cells(&v);
-                        w.row(&[
-                            Cell::Str(r.timestamp),
-                            Cell::Str(r.cluster),
-                            Cell::Str(r.src),
-                            Cell::Str(r.dest),
-                            Cell::Str(r.dest_ip),
-                            Cell::Str(r.protocol),
-                            Cell::Int(r.duration_ns),
-                            Cell::Int(u64::from(r.is_error)),
-                            k,
-                            e,
-                            t,
-                            m,
-                            h,
-                        ])?;
-                    }
-                    None => {
-                        // A row equal to an earlier one on these five fields falls on the same edge.
-                        let key = [r.cluster, r.src, r.dest, r.dest_ip, r.protocol];
-                        if !memo.count(&key, r.duration_ns, r.is_error) {
-                            let v = classify(&mut unknown_clusters);
-                            let slot = agg.slot(EdgeKeyRef {
-                                cluster: r.cluster,
-                                src: r.src,
-                                dest: r.display_dest(),
-                                protocol: r.protocol,
-                                kind: v.kind,
-                            });
-                            memo.insert(&mut agg, &key, slot, r.duration_ns, r.is_error);
-                        }
-                    }
-                }
-            }
             Event::Reject(r) => {
                 if strict {
                     return Err(Error::No(format!("{} (--strict)", rejects.message(&r))));
@@ -274,10 +237,45 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
                 rejects.add(&r)?;
             }
             Event::Skip(_) => skipped += 1,
+            Event::Row(_) => unreachable!("rows are handled by the caller"),
         }
         Ok(())
-    })?;
-    memo.flush(&mut agg);
+    };
+    let (used, agg, unknown_clusters) = match &mut per_row {
+        Some(w) => {
+            let mut unknown: BTreeSet<String> = Default::default();
+            let used = input.read(&mut |ev| match ev {
+                Event::Row(r) => {
+                    rows += 1;
+                    note_unknown(c, r.cluster, &mut unknown);
+                    let v = c
+                        .classify_span(r.cluster, r.dest, r.dest_ip)
+                        .expect("readers refuse rows with no peer (ReadOpts::finish)");
+                    let [k, e, t, m, h] = verdict_cells(&v);
+                    w.row(&[
+                        Cell::Str(r.timestamp),
+                        Cell::Str(r.cluster),
+                        Cell::Str(r.src),
+                        Cell::Str(r.dest),
+                        Cell::Str(r.dest_ip),
+                        Cell::Str(r.protocol),
+                        Cell::Int(r.duration_ns),
+                        Cell::Int(u64::from(r.is_error)),
+                        k,
+                        e,
+                        t,
+                        m,
+                        h,
+                    ])
+                }
+                ev => other(ev),
+            });
+            (used, EdgeAggregator::new(), unknown)
+        }
+        // On one CPU (e.g. under taskset) the hand-over between threads would only cost.
+        None => aggregate(c, &input, &mut rows, &mut other, std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)),
+    };
+    let used = used?;
     rejects.finish()?;
     let edges = agg.len();
     let calls = if let Some(w) = per_row {
@@ -304,4 +302,243 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
     Messages::say(summary);
     debug_assert_eq!(calls, rows);
     Ok(())
+}
+
+/// Rows on their way from the reading thread to the aggregating one: the five
+/// fields of the memo key of each row, one after the other in `text`, with
+/// each row's field ends, duration and error flag.
+#[derive(Default)]
+struct Batch {
+    text: String,
+    rows: Vec<([usize; 5], u64, bool)>,
+}
+
+impl Batch {
+    /// Rows per batch, and bytes of fields after which a batch goes early (huge rows).
+    const ROWS: usize = 1024;
+    const BYTES: usize = 1 << 20;
+    /// Full batches waiting for the counting thread, at most.
+    const QUEUE: usize = 8;
+
+    fn push(&mut self, fields: RowKey<'_>, duration_ns: u64, is_error: bool) {
+        let mut ends = [0; 5];
+        for (end, f) in ends.iter_mut().zip(fields) {
+            self.text.push_str(f);
+            *end = self.text.len();
+        }
+        self.rows.push((ends, duration_ns, is_error));
+    }
+
+    fn is_full(&self) -> bool {
+        self.rows.len() >= Self::ROWS || self.text.len() >= Self::BYTES
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+}
+
+/// Classifies rows and counts them into edges (through the memo).
+struct Counter<'c> {
+    c: &'c Classifier,
+    agg: EdgeAggregator,
+    memo: RowMemo,
+    unknown: BTreeSet<String>,
+}
+
+impl<'c> Counter<'c> {
+    fn new(c: &'c Classifier) -> Self {
+        Counter { c, agg: EdgeAggregator::new(), memo: RowMemo::new(), unknown: BTreeSet::new() }
+    }
+
+    /// Count one row given by its memo key (cluster, src, dest, dest_ip, protocol).
+    fn count(&mut self, key: &RowKey<'_>, duration_ns: u64, is_error: bool) {
+        // A row equal to an earlier one on these five fields falls on the same edge.
+        if self.memo.count(key, duration_ns, is_error) {
+            return;
+        }
+        let [cluster, src, dest, dest_ip, protocol] = *key;
+        note_unknown(self.c, cluster, &mut self.unknown);
+        let v = self
+            .c
+            .classify_span(cluster, dest, dest_ip)
+            .expect("readers refuse rows with no peer (ReadOpts::finish)");
+        let dest = if dest.is_empty() { dest_ip } else { dest };
+        let slot = self.agg.slot(EdgeKeyRef { cluster, src, dest, protocol, kind: v.kind });
+        self.memo.insert(&mut self.agg, key, slot, duration_ns, is_error);
+    }
+
+    fn finish(mut self) -> (EdgeAggregator, BTreeSet<String>) {
+        self.memo.flush(&mut self.agg);
+        (self.agg, self.unknown)
+    }
+}
+
+/// Read the dump and count its rows into edges. With `threads`, reading
+/// (parsing is most of the work) stays on this thread and counting goes to
+/// another, batches of rows going between them; without, both happen here.
+/// `other` gets the rejects and skips. Returns the reader's result, the edges
+/// and the clusters without CIDRs; `rows` counts the rows read.
+fn aggregate(
+    c: &Classifier,
+    input: &Input,
+    rows: &mut u64,
+    other: &mut dyn FnMut(Event<'_>) -> Result<()>,
+    threads: bool,
+) -> (Result<Format>, EdgeAggregator, BTreeSet<String>) {
+    if !threads {
+        let mut counter = Counter::new(c);
+        let used = input.read(&mut |ev| match ev {
+            Event::Row(r) => {
+                *rows += 1;
+                counter.count(&[r.cluster, r.src, r.dest, r.dest_ip, r.protocol], r.duration_ns, r.is_error);
+                Ok(())
+            }
+            ev => other(ev),
+        });
+        let (agg, unknown) = counter.finish();
+        return (used, agg, unknown);
+    }
+    // Full batches go one way (a few waiting at most), emptied ones come back for reuse.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(Batch::QUEUE);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
+    std::thread::scope(|scope| {
+        let counting = scope.spawn(move || {
+            let mut counter = Counter::new(c);
+            for batch in full_rx {
+                let mut start = 0;
+                for &(ends, duration_ns, is_error) in &batch.rows {
+                    let key: RowKey<'_> = ends.map(|end| {
+                        let f = &batch.text[start..end];
+                        start = end;
+                        f
+                    });
+                    counter.count(&key, duration_ns, is_error);
+                }
+                // The reader may be gone already (it stopped at an error): then the batch is dropped.
+                let _ = empty_tx.send(batch);
+            }
+            counter.finish()
+        });
+        let mut batch = Batch::default();
+        let used = input.read(&mut |ev| match ev {
+            Event::Row(r) => {
+                *rows += 1;
+                batch.push([r.cluster, r.src, r.dest, r.dest_ip, r.protocol], r.duration_ns, r.is_error);
+                if batch.is_full() {
+                    let mut next = empty_rx.try_recv().unwrap_or_default();
+                    next.clear();
+                    // Fails only when the counting thread is gone, i.e. panicked: join below says so.
+                    let _ = full_tx.send(std::mem::replace(&mut batch, next));
+                }
+                Ok(())
+            }
+            ev => other(ev),
+        });
+        if !batch.rows.is_empty() {
+            let _ = full_tx.send(batch);
+        }
+        drop(full_tx);
+        let (agg, unknown) = counting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (used, agg, unknown)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cidr::load_cidr_config;
+    use crate::gen::{write_cidrs_csv, write_spans_csv, GenSpec};
+    use crate::rule::DEFAULT_CLUSTER_DOMAIN;
+
+    /// Generated dump, garbage rows included, in a fresh directory.
+    fn fixture(tag: &str, rows: u64) -> (std::path::PathBuf, Classifier, Input) {
+        let dir = std::env::temp_dir().join(format!("netmap-classify-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = GenSpec { rows, clusters: 3, cidrs_per_cluster: 40, ..GenSpec::default() };
+        let (cidrs, spans) = (dir.join("c.csv"), dir.join("s.csv"));
+        write_cidrs_csv(&spec, &mut std::fs::File::create(&cidrs).unwrap()).unwrap();
+        write_spans_csv(&spec, &mut std::fs::File::create(&spans).unwrap()).unwrap();
+        let c = Classifier::new(load_cidr_config(&cidrs).unwrap(), DEFAULT_CLUSTER_DOMAIN);
+        (dir, c, Input::new(spans, None))
+    }
+
+    /// Many batches, rejects along the way: the aggregation, on two threads
+    /// and on one, gives the edges of classifying and counting every row
+    /// without the memo.
+    #[test]
+    fn aggregation_equals_row_by_row() {
+        let (dir, c, input) = fixture("agg", 30_000);
+        let mut want = EdgeAggregator::new();
+        let mut n = 0u64;
+        input
+            .read(&mut |ev| {
+                if let Event::Row(r) = ev {
+                    n += 1;
+                    let v = c.classify_span(r.cluster, r.dest, r.dest_ip).unwrap();
+                    let key = EdgeKeyRef { cluster: r.cluster, src: r.src, dest: r.display_dest(), protocol: r.protocol, kind: v.kind };
+                    let slot = want.slot(key);
+                    want.bump(slot, r.duration_ns, r.is_error);
+                }
+                Ok(())
+            })
+            .unwrap();
+        let want = want.into_sorted();
+        for threads in [true, false] {
+            let (mut rows, mut rejected) = (0u64, 0u64);
+            let (used, agg, _) = aggregate(
+                &c,
+                &input,
+                &mut rows,
+                &mut |ev| {
+                    if let Event::Reject(_) = ev {
+                        rejected += 1;
+                    }
+                    Ok(())
+                },
+                threads,
+            );
+            assert_eq!(used.unwrap(), Format::Csv);
+            assert_eq!(rows, n);
+            assert!(rows > (Batch::QUEUE * Batch::ROWS) as u64, "{rows} rows: too few to fill the channel");
+            assert!(rejected > 0, "the generator's garbage rows are rejected");
+            assert_eq!(agg.calls(), rows);
+            assert_eq!(agg.into_sorted(), want, "threads: {threads}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An error of the reading side (here --strict's first reject) comes back
+    /// and stops the read; the counting thread, if any, ends with it.
+    #[test]
+    fn reader_error_stops_both_threads() {
+        let (dir, c, input) = fixture("err", 20_000);
+        for threads in [true, false] {
+            let mut rows = 0u64;
+            let mut stop = |ev: Event<'_>| match ev {
+                Event::Reject(r) => Err(Error::No(format!("line {}", r.line))),
+                _ => Ok(()),
+            };
+            let (used, agg, _) = aggregate(&c, &input, &mut rows, &mut stop, threads);
+            assert!(matches!(used, Err(Error::No(_))), "{used:?}");
+            assert!(rows < 20_000);
+            assert!(agg.calls() <= rows);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn batches_go_early_with_huge_rows() {
+        let mut b = Batch::default();
+        let big = "x".repeat(Batch::BYTES / 3);
+        for _ in 0..3 {
+            assert!(!b.is_full());
+            b.push(["c", &big, "d", "", "http"], 1, false);
+        }
+        assert!(b.is_full());
+        assert_eq!(&b.text[b.rows[1].0[0]..b.rows[1].0[1]], big);
+        b.clear();
+        assert!(b.rows.is_empty() && b.text.is_empty());
+    }
 }

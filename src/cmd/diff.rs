@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::cidr::{read_cidr_file, CidrConfig};
+use crate::cidr::load_cidr_config;
 use crate::clickhouse::{runtime, Ch};
 use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{read_edge_file, Counts, Edge, EdgeAggregator, EdgeKey, EdgeKeyRef};
@@ -286,7 +286,7 @@ pub fn run(args: Args) -> Result<()> {
             return Err(Error::Usage(format!("--cidrs takes exactly two files (OLD then NEW), {} given", args.cidrs.len())));
         }
         let load = |p: &PathBuf| -> Result<Classifier> {
-            Ok(Classifier::new(CidrConfig::from_records(&read_cidr_file(p)?), &args.cluster_domain))
+            Ok(Classifier::new(load_cidr_config(p)?, &args.cluster_domain))
         };
         let (old, new) = (load(&args.cidrs[0])?, load(&args.cidrs[1])?);
         let input = args.input.clone().expect("clap: --cidrs requires --input");
