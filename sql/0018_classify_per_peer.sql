@@ -1,13 +1,15 @@
 -- Stage 1, restructured for speed: the same rule as 0010 (the functions of
 -- 0007, the same steps in the same order), now applied once per distinct
--- (cluster, dest, dest_ip) of an insert instead of once per span, in five
+-- (cluster, dest, dest_ip) of an insert instead of once per span, by seven
 -- materialized views chained through Null tables:
 --
---   span_stream -> classify_stage1_mv -> classify_stage1 (Null)   group by peer
---               -> classify_stage2_mv -> classify_stage2 (Null)   parse
---               -> classify_stage3_mv -> classify_stage3 (Null)   the key
---               -> classify_stage4_mv -> classify_stage4 (Null)   the lookup
---               -> classify_stage5_mv -> network_raw              verdict, spans
+--   span_stream -> classify_stage1_mv -> classify_stage1 (Null)  group by peer
+--               -> classify_stage2_mv -> classify_stage2 (Null)  trim
+--               -> classify_stage3_mv -> classify_stage3 (Null)  address texts
+--               -> classify_stage4_mv -> classify_stage4 (Null)  addresses, host
+--               -> classify_stage5_mv -> classify_stage5 (Null)  the key
+--               -> classify_stage6_mv -> classify_stage6 (Null)  the lookup
+--               -> classify_stage7_mv -> network_raw             verdict, spans
 --
 -- and 0010's classify_spans (the same rule, per span) is dropped.
 --
@@ -24,12 +26,17 @@
 --     analyzer's LogicalExpressionOptimizer pass, each AND/OR over a column
 --     of a nested subquery cost ~3 ms). A view's output is a materialised
 --     block: each stage computes its columns once, and each reads a table,
---     so analysis stays small (~50 ms for the five).
+--     so analysis stays small (~40 ms for the seven).
+--   * Grouping is a stage of its own: expressions over a GROUP BY's output in
+--     the same view cost in proportion to the spans in the arrays (2-4x
+--     slower on 250,000-500,000-span inserts), over a table in proportion
+--     to the peers.
 --
--- Switching without losing a span: stages 5 to 2 are created first (they
--- read Null tables nobody writes yet), then stage 1 on span_stream, then
--- 0010's view is dropped. An INSERT uses the views that existed when it
--- started, so an insert running in the instant between the last two
+-- Switching without losing a span: the views are created in chain order, so
+-- the chain is complete only when stage 7 exists; until then spans entering
+-- it stop in a Null table and 0010's view, still there, classifies them.
+-- 0010's view is dropped right after. An INSERT uses the views that existed
+-- when it started, so an insert running in the instant between the last two
 -- statements is classified twice (counted twice in network_raw), never
 -- lost. (ALTER TABLE classify_spans MODIFY QUERY would switch atomically,
 -- but on ClickHouse 26.9 a view altered that way derives other
@@ -37,9 +44,7 @@
 -- retried across a restart was stored twice: tests/live/replay.rs.)
 
 -- 1. Group the block by peer, and nothing else: every span's own columns
---    ride along in arrays. (Expressions over a GROUP BY's output in the same
---    query made the whole stage 2-4x slower on 250,000-500,000-span inserts;
---    over a table they cost what they cost on the peers.)
+--    ride along in arrays.
 CREATE TABLE IF NOT EXISTS ${database}.classify_stage1 ${on_cluster}
 (
     k8s_cluster_name String,
@@ -53,10 +58,91 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage1 ${on_cluster}
 )
 ENGINE = Null;
 
--- 2. Trim dest and dest_ip (a peer with both blank is not an edge: dropped,
---    as in 0010); what of dest_ip / dest must be an address, and as one;
---    the host (the URL's host or the peer itself).
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage1_mv ${on_cluster}
+TO ${database}.classify_stage1
+AS SELECT
+    k8s_cluster_name,
+    dest AS raw_dest,
+    dest_ip AS raw_ip,
+    groupArray(timestamp) AS timestamps,
+    groupArray(src) AS srcs,
+    groupArray(protocol) AS protocols,
+    groupArray(duration_ns) AS durations,
+    groupArray(is_error) AS errors
+FROM ${database}.span_stream
+GROUP BY k8s_cluster_name, dest, dest_ip;
+
+-- 2. Trim dest and dest_ip (str::trim). A peer with both blank is not an
+--    edge: dropped here, as in 0010 (the Rust readers reject it).
 CREATE TABLE IF NOT EXISTS ${database}.classify_stage2 ${on_cluster}
+(
+    k8s_cluster_name String,
+    raw_dest String,
+    raw_ip String,
+    timestamps Array(DateTime64(9, 'UTC')),
+    srcs Array(String),
+    protocols Array(String),
+    durations Array(UInt64),
+    errors Array(UInt8),
+    t_dest String,
+    t_ip String
+)
+ENGINE = Null;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage2_mv ${on_cluster}
+TO ${database}.classify_stage2
+AS SELECT *
+FROM
+(
+    SELECT
+        k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+        ${database}_trim(raw_dest) AS t_dest,
+        ${database}_trim(raw_ip) AS t_ip
+    FROM ${database}.classify_stage1
+)
+WHERE NOT (t_dest = '' AND t_ip = '');
+
+-- 3. The peer string parse_peer sees (dest, or dest_ip when dest is blank);
+--    whether it is a URL; what of dest_ip / dest must be an address, and of
+--    which family.
+CREATE TABLE IF NOT EXISTS ${database}.classify_stage3 ${on_cluster}
+(
+    k8s_cluster_name String,
+    raw_dest String,
+    raw_ip String,
+    timestamps Array(DateTime64(9, 'UTC')),
+    srcs Array(String),
+    protocols Array(String),
+    durations Array(UInt64),
+    errors Array(UInt8),
+    peer String,
+    is_url UInt8,
+    ip_text String,
+    ip_family String,
+    dest_text String,
+    dest_family String
+)
+ENGINE = Null;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage3_mv ${on_cluster}
+TO ${database}.classify_stage3
+AS SELECT
+    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    peer,
+    position(peer, '://') > 0 AS is_url,
+    ${database}_ip_text(t_ip) AS ip_text,
+    ${database}_ip_family(t_ip) AS ip_family,
+    ${database}_ip_text(t_dest) AS dest_text,
+    ${database}_ip_family(t_dest) AS dest_family
+FROM
+(
+    SELECT *, if(t_dest = '', t_ip, t_dest) AS peer
+    FROM ${database}.classify_stage2
+);
+
+-- 4. dest_ip as an address (parse_ip), else dest as one; the host: the
+--    URL's host or the peer itself.
+CREATE TABLE IF NOT EXISTS ${database}.classify_stage4 ${on_cluster}
 (
     k8s_cluster_name String,
     raw_dest String,
@@ -74,9 +160,20 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage2 ${on_cluster}
 )
 ENGINE = Null;
 
--- 3. The URL host as an address; `host:port` -> host; the address to look
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage4_mv ${on_cluster}
+TO ${database}.classify_stage4
+AS SELECT
+    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    is_url,
+    ${database}_ip_of(ip_text, ip_family) AS key_ip,
+    if(isNull(key_ip), ${database}_ip_of(dest_text, dest_family), NULL) AS key_dest,
+    if(is_url, ${database}_url_host(peer), peer) AS host,
+    if(is_url, ${database}_trim(${database}_url_host(peer)), '') AS url_t
+FROM ${database}.classify_stage3;
+
+-- 5. The URL host as an address; `host:port` -> host; the address to look
 --    up (dest_ip's, else dest's, else the URL host's); one trailing dot off.
-CREATE TABLE IF NOT EXISTS ${database}.classify_stage3 ${on_cluster}
+CREATE TABLE IF NOT EXISTS ${database}.classify_stage5 ${on_cluster}
 (
     k8s_cluster_name String,
     raw_dest String,
@@ -91,10 +188,25 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage3 ${on_cluster}
 )
 ENGINE = Null;
 
--- 4. No address: the host as a DNS name ('' when invalid); an address: the
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage5_mv ${on_cluster}
+TO ${database}.classify_stage5
+AS SELECT
+    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    coalesce(key_ip, key_dest, if(is_url, ${database}_ip_of(url_text, url_family), NULL)) AS key,
+    ${database}_strip_dot(host_np) AS host_nd
+FROM
+(
+    SELECT *,
+        ${database}_ip_text(url_t) AS url_text,
+        ${database}_ip_family(url_t) AS url_family,
+        ${database}_strip_port(host) AS host_np
+    FROM ${database}.classify_stage4
+);
+
+-- 6. No address: the host as a DNS name ('' when invalid); an address: the
 --    one dictionary lookup, the cluster's own winner in it, the address as
 --    a number.
-CREATE TABLE IF NOT EXISTS ${database}.classify_stage4 ${on_cluster}
+CREATE TABLE IF NOT EXISTS ${database}.classify_stage6 ${on_cluster}
 (
     k8s_cluster_name String,
     raw_dest String,
@@ -111,9 +223,25 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage4 ${on_cluster}
 )
 ENGINE = Null;
 
--- 5. The verdict: a name's rule, or loopback, or the cluster's CIDR, or
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage6_mv ${on_cluster}
+TO ${database}.classify_stage6
+AS SELECT
+    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    isNull(key) AS is_name,
+    peer_name,
+    ${database}_entry_at(entries, concat(',', hex(k8s_cluster_name), ':')) AS entry,
+    toUInt128(assumeNotNull(key)) AS num
+FROM
+(
+    SELECT *,
+        if(isNull(key), ${database}_valid_name(host_nd), '') AS peer_name,
+        if(isNull(key), '', ${database}_trie_entries(assumeNotNull(key))) AS entries
+    FROM ${database}.classify_stage5
+);
+
+-- 7. The verdict: a name's rule, or loopback, or the cluster's CIDR, or
 --    world with a hint; then every span of the peer gets it back.
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage5_mv ${on_cluster}
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage7_mv ${on_cluster}
 TO ${database}.network_raw
 AS SELECT
     timestamp,
@@ -135,7 +263,7 @@ FROM
         is_name, ${database}_name_verdict(peer_name),
         ${database}_is_loopback(num), ('loopback', '', '', ''),
         ${database}_entry_verdict(entry, num)) AS verdict
-    FROM ${database}.classify_stage4
+    FROM ${database}.classify_stage6
 )
 ARRAY JOIN
     timestamps AS timestamp,
@@ -144,78 +272,5 @@ ARRAY JOIN
     durations AS duration_ns,
     errors AS is_error;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage4_mv ${on_cluster}
-TO ${database}.classify_stage4
-AS SELECT
-    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
-    isNull(key) AS is_name,
-    peer_name,
-    ${database}_entry_at(entries, concat(',', hex(k8s_cluster_name), ':')) AS entry,
-    toUInt128(assumeNotNull(key)) AS num
-FROM
-(
-    SELECT *,
-        if(isNull(key), ${database}_valid_name(host_nd), '') AS peer_name,
-        if(isNull(key), '', ${database}_trie_entries(assumeNotNull(key))) AS entries
-    FROM ${database}.classify_stage3
-);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage3_mv ${on_cluster}
-TO ${database}.classify_stage3
-AS SELECT
-    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
-    coalesce(key_ip, key_dest, if(is_url, ${database}_ip_of(url_text, url_family), NULL)) AS key,
-    ${database}_strip_dot(host_np) AS host_nd
-FROM
-(
-    SELECT *,
-        ${database}_ip_text(url_t) AS url_text,
-        ${database}_ip_family(url_t) AS url_family,
-        ${database}_strip_port(host) AS host_np
-    FROM ${database}.classify_stage2
-);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage2_mv ${on_cluster}
-TO ${database}.classify_stage2
-AS SELECT
-    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
-    is_url,
-    ${database}_ip_of(ip_text, ip_family) AS key_ip,
-    if(isNull(key_ip), ${database}_ip_of(dest_text, dest_family), NULL) AS key_dest,
-    if(is_url, ${database}_url_host(peer), peer) AS host,
-    if(is_url, ${database}_trim(${database}_url_host(peer)), '') AS url_t
-FROM
-(
-    SELECT *,
-        if(t_dest = '', t_ip, t_dest) AS peer,
-        position(peer, '://') > 0 AS is_url,
-        ${database}_ip_text(t_ip) AS ip_text,
-        ${database}_ip_family(t_ip) AS ip_family,
-        ${database}_ip_text(t_dest) AS dest_text,
-        ${database}_ip_family(t_dest) AS dest_family
-    FROM
-    (
-        SELECT *,
-            ${database}_trim(raw_dest) AS t_dest,
-            ${database}_trim(raw_ip) AS t_ip
-        FROM ${database}.classify_stage1
-        WHERE NOT (t_dest = '' AND t_ip = '')
-    )
-);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage1_mv ${on_cluster}
-TO ${database}.classify_stage1
-AS SELECT
-    k8s_cluster_name,
-    dest AS raw_dest,
-    dest_ip AS raw_ip,
-    groupArray(timestamp) AS timestamps,
-    groupArray(src) AS srcs,
-    groupArray(protocol) AS protocols,
-    groupArray(duration_ns) AS durations,
-    groupArray(is_error) AS errors
-FROM ${database}.span_stream
-GROUP BY k8s_cluster_name, dest, dest_ip;
-
--- Stage 1 is live: 0010's per-span view goes.
+-- The chain is complete: 0010's per-span view goes.
 DROP VIEW IF EXISTS ${database}.classify_spans ${on_cluster} SYNC;
