@@ -130,3 +130,141 @@ pub fn describe(e: &csv::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, first field) of every record, read with a `cap`-byte buffer.
+    fn lines(text: &[u8], comment: bool, cap: usize) -> Vec<(u64, String)> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(comment.then_some(b'#'))
+            .buffer_capacity(cap)
+            .from_reader(LineCounter::new(text));
+        let mut rec = csv::ByteRecord::new();
+        let mut out = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            let line = record_line(&mut rdr, &rec);
+            out.push((line, String::from_utf8_lossy(rec.get(0).unwrap_or_default()).into_owned()));
+        }
+        out
+    }
+
+    /// The same, the slow way: from each record's csv position skip what the
+    /// parser skips (line ends, comment lines), then count newlines before.
+    fn slow(text: &[u8], comment: bool) -> Vec<(u64, String)> {
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).comment(comment.then_some(b'#')).from_reader(text);
+        let mut rec = csv::ByteRecord::new();
+        let mut out = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            let mut i = usize::try_from(rec.position().unwrap().byte()).unwrap();
+            loop {
+                match text.get(i) {
+                    Some(b'\r' | b'\n') => i += 1,
+                    Some(b'#') if comment => i += text[i..].iter().position(|&c| c == b'\n').map_or(text.len() - i, |n| n + 1),
+                    _ => break,
+                }
+            }
+            let line = 1 + text[..i].iter().filter(|&&c| c == b'\n').count() as u64;
+            out.push((line, String::from_utf8_lossy(rec.get(0).unwrap_or_default()).into_owned()));
+        }
+        out
+    }
+
+    fn at(pairs: &[(u64, &str)]) -> Vec<(u64, String)> {
+        pairs.iter().map(|(l, f)| (*l, f.to_string())).collect()
+    }
+
+    /// Every buffer size from 1 byte up, and the readers' 64 KiB.
+    fn check(text: &str, comment: bool, want: &[(u64, &str)]) {
+        for cap in (1..=12).chain([64, 1 << 16]) {
+            assert_eq!(lines(text.as_bytes(), comment, cap), at(want), "buffer {cap}: {text:?}");
+        }
+        assert_eq!(slow(text.as_bytes(), comment), at(want), "slow: {text:?}");
+    }
+
+    #[test]
+    fn blank_and_comment_lines_are_counted() {
+        check("h\n# comment\n\nc1\n", true, &[(1, "h"), (4, "c1")]);
+        check("h\n# c\n\nc1\n", false, &[(1, "h"), (2, "# c"), (4, "c1")]);
+        check("\n\n\nh\n\n\n\na\nb\n\n", false, &[(4, "h"), (8, "a"), (9, "b")]);
+        check("# only\n#\n", true, &[]);
+        check("#a\n\n#b\nx", true, &[(4, "x")]);
+    }
+
+    #[test]
+    fn crlf_is_one_line_end() {
+        check("h\r\na\r\n\r\nb\r\n", false, &[(1, "h"), (2, "a"), (4, "b")]);
+        check("h\r\n# x\r\n\r\na\r\nb", true, &[(1, "h"), (4, "a"), (5, "b")]);
+        check("h\r\n\n\r\r\na\n", false, &[(1, "h"), (4, "a")]);
+    }
+
+    #[test]
+    fn quoted_newlines_start_on_the_first_line() {
+        check("h\n\n\n\"x\ny\",1\nnext\n", false, &[(1, "h"), (4, "x\ny"), (6, "next")]);
+        check("h\r\n\"a\r\n\r\nb\"\r\nc\r\n", false, &[(1, "h"), (2, "a\r\n\r\nb"), (5, "c")]);
+        check("\"1\n2\n3\",\"4\n5\"\n\n\"6\n7\"", false, &[(1, "1\n2\n3"), (6, "6\n7")]);
+        // Only newlines in the record count: a field ending in one, then blank lines.
+        check("a,\"b\n\"\n\n\nz\n", false, &[(1, "a"), (5, "z")]);
+    }
+
+    #[test]
+    fn no_newline_at_the_end_and_bom() {
+        check("a\nb", false, &[(1, "a"), (2, "b")]);
+        // The parser drops a BOM (not with a buffer smaller than it, a csv quirk).
+        let bom = "\u{feff}h\n\nx\n".as_bytes();
+        assert_eq!(lines(bom, false, 1 << 16), at(&[(1, "h"), (3, "x")]));
+        assert_eq!(slow(bom, false), at(&[(1, "h"), (3, "x")]));
+        check("", false, &[]);
+        check("\n", false, &[]);
+    }
+
+    #[test]
+    fn records_across_the_64k_buffer() {
+        // Blank lines and quoted newlines around every place the default
+        // buffer is refilled; the slow count is the reference.
+        let mut text = String::from("h,v\n");
+        let mut i = 0u32;
+        while text.len() < 300_000 {
+            text.push_str(&format!("r{i},{}\n", "x".repeat((i % 97) as usize)));
+            match i % 7 {
+                0 => text.push('\n'),
+                1 => text.push_str("# c\n"),
+                2 => text.push_str(&format!("\"q{i}\n\n{}\",2\r\n", "y".repeat((i % 13) as usize))),
+                _ => {}
+            }
+            i += 1;
+        }
+        for comment in [false, true] {
+            let want = slow(text.as_bytes(), comment);
+            assert!(want.len() > 4000);
+            for cap in [1 << 16, 4096, 1000, 7] {
+                assert_eq!(lines(text.as_bytes(), comment, cap), want, "buffer {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn memory_does_not_grow_with_the_file() {
+        // 500,000 blank lines before the only record: nothing asks for a line
+        // until the end, yet the newlines noted stay within one buffer.
+        let mut text = "\n".repeat(500_000);
+        text.push_str("a,b\n");
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_reader(LineCounter::new(text.as_bytes()));
+        let mut rec = csv::ByteRecord::new();
+        assert!(rdr.read_byte_record(&mut rec).unwrap());
+        assert_eq!(record_line(&mut rdr, &rec), 500_001);
+        assert!(rdr.get_mut().pending.capacity() <= 2 << 16, "{}", rdr.get_mut().pending.capacity());
+    }
+
+    #[test]
+    fn errors_lose_the_crates_position() {
+        let mut rdr = csv::ReaderBuilder::new().from_reader(LineCounter::new(&b"a,b\n\n\n1,2,3\n"[..]));
+        let mut rec = csv::ByteRecord::new();
+        let e = rdr.read_byte_record(&mut rec).unwrap_err();
+        assert_eq!(describe(&e), "expected 2 fields as in the header, found 3");
+        assert_eq!(record_line(&mut rdr, &rec), 4);
+    }
+}
