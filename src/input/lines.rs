@@ -7,36 +7,43 @@
 //! reader (`input::csv`), the CIDR readers (`cidr`) and the edge reader
 //! (`edges`):
 //!
-//! - [`LineCounter`] wraps the bytes under a `csv::Reader` and notes the offset
-//!   of each `\n` as it passes. Offsets are forgotten as the parser moves past
-//!   them, so memory is bounded by the parser's read-ahead buffer, never by the
+//! - [`LineCounter`] wraps the bytes under a `csv::Reader` and notes what the
+//!   parser cannot tell: where the `\r` bytes are (none in most files) and
+//!   the last byte read. Offsets are forgotten as the parser moves past them,
+//!   so memory is bounded by the parser's read-ahead buffer, never by the
 //!   file's length.
 //! - [`record_line`] turns the reader's position after a record (the byte after
-//!   its terminator) into the 1-based line on which the record *starts*: the
-//!   line of its last byte, less the newlines inside its quoted fields.
+//!   its terminator, and the parser's count of `\n` bytes up to there, which
+//!   the csv crate documents as exact) into the 1-based line on which the
+//!   record *starts*: the line of its last byte, less the newlines inside its
+//!   quoted fields. Only records with newlines between them and the previous
+//!   record have their bytes looked at, so the cost on the hot path is a few
+//!   integer operations per record.
 //! - [`describe`] prints a `csv::Error` without the crate's (wrong) position,
 //!   for messages that name the line themselves.
 
 use std::collections::VecDeque;
 use std::io::Read;
 
-/// A reader that notes where each `\n` it hands out is, to answer "which line
-/// is byte N on" for offsets at or after what its consumer has read.
+/// A reader that notes what a `csv::Reader` above it cannot tell: whether
+/// the last byte of a record is a `\n` (the parser counts every `\n` it
+/// reads, but a record may end in the `\r` of a CRLF, or at the end of the
+/// file with no line end at all).
 ///
-/// Made for a consumer that, like `csv::Reader`'s buffer, consumes everything
-/// it was given before it reads again: at each read, newlines before the last
-/// byte handed out are folded into a count. Queries ([`LineCounter::line_of`])
-/// must not go backwards, nor below the last byte handed out before the
-/// latest read.
+/// It keeps the offsets of the `\r` bytes it hands out (none in most files)
+/// and the last byte handed out. Made for a consumer that, like
+/// `csv::Reader`'s buffer, consumes everything it was given before it reads
+/// again: at each read, `\r` offsets before the last byte handed out are
+/// dropped, so memory is bounded by one read, never by the file.
 #[derive(Debug)]
 pub struct LineCounter<R> {
     inner: R,
     /// Bytes handed out so far.
     delivered: u64,
-    /// Newlines before the first pending one.
-    passed: u64,
-    /// Offsets of newlines handed out and not yet passed by a query, ascending.
-    pending: VecDeque<u64>,
+    /// The last byte handed out.
+    last_byte: Option<u8>,
+    /// Offsets of `\r` bytes handed out and not yet passed by a query, ascending.
+    returns: VecDeque<u64>,
     /// The line of the last byte of the previous record ([`record_line`]), 1 before any.
     prev_line: u64,
     /// Whether that byte is a `\n`.
@@ -44,9 +51,9 @@ pub struct LineCounter<R> {
 }
 
 impl<R> LineCounter<R> {
-    /// Count the lines of `inner`, from its current position (byte 0, line 1).
+    /// Watch the bytes of `inner` from its current position (byte 0).
     pub fn new(inner: R) -> LineCounter<R> {
-        LineCounter { inner, delivered: 0, passed: 0, pending: VecDeque::new(), prev_line: 1, prev_newline: false }
+        LineCounter { inner, delivered: 0, last_byte: None, returns: VecDeque::new(), prev_line: 1, prev_newline: false }
     }
 
     /// The wrapped reader.
@@ -54,26 +61,31 @@ impl<R> LineCounter<R> {
         &mut self.inner
     }
 
-    /// The 1-based line of the byte at `offset` (a `\n` belongs to the line it ends).
-    pub fn line_of(&mut self, offset: u64) -> u64 {
-        while let Some(&o) = self.pending.front() {
-            if o >= offset {
-                break;
-            }
-            self.pending.pop_front();
-            self.passed += 1;
+    /// Whether the byte at `offset` ends a record with `\n`, given that it is
+    /// the last byte of a record: at the end of what was handed out it is that
+    /// byte; before it, the parser ended the record on a line end, `\r` or `\n`.
+    /// Queries must not go backwards, nor below the last byte handed out
+    /// before the latest read.
+    fn ends_with_newline(&mut self, offset: u64) -> bool {
+        if offset + 1 >= self.delivered {
+            return self.last_byte == Some(b'\n');
         }
-        self.passed + 1
+        while self.returns.front().is_some_and(|&o| o < offset) {
+            self.returns.pop_front();
+        }
+        self.returns.front() != Some(&offset)
     }
 
-    /// For a record whose last byte is at `last` (the previous one's was the
-    /// last byte asked about here): the line of `last`, and how many newlines
-    /// lie between the two records' ends, excluding both end bytes.
-    fn record_end(&mut self, last: u64) -> (u64, u64) {
-        let line = self.line_of(last);
-        let between = line - self.prev_line - u64::from(self.prev_newline);
+    /// For a record whose last byte is at `last`, after which the parser has
+    /// counted `lines_after` (1 + the `\n` bytes before `last + 1`): the line
+    /// of `last`, and how many newlines lie between the previous record's
+    /// last byte and this one's, excluding both.
+    fn record_end(&mut self, last: u64, lines_after: u64) -> (u64, u64) {
+        let newline = self.ends_with_newline(last);
+        let line = lines_after - u64::from(newline);
+        let between = line.saturating_sub(self.prev_line + u64::from(self.prev_newline));
         self.prev_line = line;
-        self.prev_newline = self.pending.front() == Some(&last);
+        self.prev_newline = newline;
         (line, between)
     }
 }
@@ -81,11 +93,17 @@ impl<R> LineCounter<R> {
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         // Everything handed out so far has been consumed: no query will ask
-        // about a byte before the last one, so fold the newlines before it.
-        self.line_of(self.delivered.saturating_sub(1));
+        // about a byte before the last one.
+        let floor = self.delivered.saturating_sub(1);
+        while self.returns.front().is_some_and(|&o| o < floor) {
+            self.returns.pop_front();
+        }
         let n = self.inner.read(buf)?;
         let base = self.delivered;
-        self.pending.extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
+        self.returns.extend(memchr::memchr_iter(b'\r', &buf[..n]).map(|i| base + i as u64));
+        if n > 0 {
+            self.last_byte = Some(buf[n - 1]);
+        }
         self.delivered += n as u64;
         Ok(n)
     }
@@ -96,6 +114,7 @@ impl<R: Read> Read for LineCounter<R> {
 ///
 /// Blank lines, `#` comment lines and CRLF line ends before it are not part of
 /// it; a record whose quoted fields hold newlines starts on its first line.
+/// The reader must use the default terminator (CRLF: `\r`, `\n` or both).
 /// (One case is beyond this: a quote left open at the end of the file whose
 /// last byte is a newline names the line before.)
 pub fn record_line<R: Read>(rdr: &mut csv::Reader<LineCounter<R>>, record: &csv::ByteRecord) -> u64 {
@@ -109,7 +128,8 @@ pub fn record_line<R: Read>(rdr: &mut csv::Reader<LineCounter<R>>, record: &csv:
     // and after the previous record are blank or comment lines (which do not
     // matter) or inside the record's quoted fields (which do); most records
     // have none at all, and need no look at their bytes.
-    let (line, between) = rdr.get_mut().record_end(last);
+    let lines_after = rdr.position().line();
+    let (line, between) = rdr.get_mut().record_end(last, lines_after);
     if between == 0 {
         return line;
     }
@@ -248,15 +268,15 @@ mod tests {
 
     #[test]
     fn memory_does_not_grow_with_the_file() {
-        // 500,000 blank lines before the only record: nothing asks for a line
-        // until the end, yet the newlines noted stay within one buffer.
-        let mut text = "\n".repeat(500_000);
+        // 500,000 blank CRLF lines before the only record: nothing asks for a
+        // line until the end, yet the `\r` offsets noted stay within one buffer.
+        let mut text = "\r\n".repeat(500_000);
         text.push_str("a,b\n");
         let mut rdr = csv::ReaderBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_reader(LineCounter::new(text.as_bytes()));
         let mut rec = csv::ByteRecord::new();
         assert!(rdr.read_byte_record(&mut rec).unwrap());
         assert_eq!(record_line(&mut rdr, &rec), 500_001);
-        assert!(rdr.get_mut().pending.capacity() <= 2 << 16, "{}", rdr.get_mut().pending.capacity());
+        assert!(rdr.get_mut().returns.capacity() <= 2 << 16, "{}", rdr.get_mut().returns.capacity());
     }
 
     #[test]
