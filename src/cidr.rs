@@ -30,6 +30,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{display_path, Error, Origin, Result};
+use crate::input::lines::{describe, record_line, LineCounter};
 
 /// The four kinds of CIDR a cluster declares, in Cilium's lookup order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -622,20 +623,21 @@ fn stream_csv<R: BufRead>(mut src: Utf8Lines<'_, R>, each: &mut dyn FnMut(Record
         .flexible(false)
         .trim(csv::Trim::None)
         .comment(Some(b'#'))
-        .from_reader(&mut src);
+        .from_reader(LineCounter::new(&mut src));
     let mut headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            return Err(rdr.get_mut().error.take().unwrap_or_else(|| {
-                Error::input(Origin::new(name, 1), format!("invalid CSV header: {e}"))
+            return Err(rdr.get_mut().get_mut().error.take().unwrap_or_else(|| {
+                Error::input(Origin::new(name, 1), format!("invalid CSV header: {}", describe(&e)))
             }))
         }
     };
+    let header_line = record_line(&mut rdr, headers.as_byte_record());
     headers.trim();
     for col in ["cluster_name", "network_type", "cidr_block"] {
         if !headers.iter().any(|h| h == col) {
             return Err(Error::input(
-                Origin::new(name, 1),
+                Origin::new(name, header_line),
                 format!(
                     "CSV header has no column {col} (expected cluster_name,network_type,cidr_block[,is_active][,source], found {:?})",
                     headers.iter().collect::<Vec<_>>().join(",")
@@ -650,14 +652,14 @@ fn stream_csv<R: BufRead>(mut src: Utf8Lines<'_, R>, each: &mut dyn FnMut(Record
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                if let Some(err) = rdr.get_mut().error.take() {
+                if let Some(err) = rdr.get_mut().get_mut().error.take() {
                     return Err(err);
                 }
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(Error::input(Origin::new(name, line), format!("invalid CSV record: {e}")));
+                let line = record_line(&mut rdr, row.as_byte_record());
+                return Err(Error::input(Origin::new(name, line), format!("invalid CSV record: {}", describe(&e))));
             }
         }
-        let line = row.position().map(|p| p.line()).unwrap_or(0);
+        let line = record_line(&mut rdr, row.as_byte_record());
         if let Some((cluster_name, network_type, cidr, is_active, source)) = columns.and_then(|c| c.fast(&row)) {
             each(RecordRef { cluster_name, network_type, cidr, is_active, source, file: name, line })?;
             continue;
@@ -666,10 +668,10 @@ fn stream_csv<R: BufRead>(mut src: Utf8Lines<'_, R>, each: &mut dyn FnMut(Record
         let origin = Origin::new(name, line);
         let raw: RawRecord = row
             .deserialize(Some(&headers))
-            .map_err(|e| Error::input(origin.clone(), format!("invalid CSV record: {e}")))?;
+            .map_err(|e| Error::input(origin.clone(), format!("invalid CSV record: {}", describe(&e))))?;
         each(RecordRef::of(&raw.into_record(origin)?))?;
     }
-    match rdr.get_mut().error.take() {
+    match rdr.get_mut().get_mut().error.take() {
         Some(err) => Err(err),
         None => Ok(()),
     }
@@ -1039,8 +1041,9 @@ mod tests {
         assert!(e.starts_with("x.jsonl:1: network_type \"pods\""), "{e}");
     }
     /// The reader before it streamed (whole file read and checked, every record
-    /// built, then grouped), kept verbatim as the reference the streaming
-    /// reader must agree with.
+    /// built, then grouped), kept as the reference the streaming reader must
+    /// agree with; its CSV line numbers are found the slow way ([`line_at`]),
+    /// independently of `input::lines`.
     mod reference {
         use super::super::*;
 
@@ -1093,6 +1096,22 @@ mod tests {
             Ok(out)
         }
 
+        /// The line a record whose csv position is `start` is on, found
+        /// the slow way: skip what the parser skips (line ends, `#` comment
+        /// lines) from `start`, then count the newlines before.
+        fn line_at(text: &str, start: u64) -> u64 {
+            let b = text.as_bytes();
+            let mut i = usize::try_from(start).unwrap();
+            loop {
+                match b.get(i) {
+                    Some(b'\r' | b'\n') => i += 1,
+                    Some(b'#') => i += b[i..].iter().position(|&c| c == b'\n').map_or(b.len() - i, |n| n + 1),
+                    _ => break,
+                }
+            }
+            1 + b[..i].iter().filter(|&&c| c == b'\n').count() as u64
+        }
+
         fn read_cidr_csv(text: &str, name: &str) -> Result<Vec<CidrRecord>> {
             let mut rdr = csv::ReaderBuilder::new()
                 .flexible(false)
@@ -1101,12 +1120,13 @@ mod tests {
                 .from_reader(text.as_bytes());
             let headers = rdr
                 .headers()
-                .map_err(|e| Error::input(Origin::new(name, 1), format!("invalid CSV header: {e}")))?
+                .map_err(|e| Error::input(Origin::new(name, 1), format!("invalid CSV header: {}", describe(&e))))?
                 .clone();
+            let header_line = line_at(text, 0);
             for col in ["cluster_name", "network_type", "cidr_block"] {
                 if !headers.iter().any(|h| h == col) {
                     return Err(Error::input(
-                        Origin::new(name, 1),
+                        Origin::new(name, header_line),
                         format!(
                             "CSV header has no column {col} (expected cluster_name,network_type,cidr_block[,is_active][,source], found {:?})",
                             headers.iter().collect::<Vec<_>>().join(",")
@@ -1121,14 +1141,14 @@ mod tests {
                     Ok(false) => break,
                     Ok(true) => {}
                     Err(e) => {
-                        let line = e.position().map(|p| p.line()).unwrap_or(0);
-                        return Err(Error::input(Origin::new(name, line), format!("invalid CSV record: {e}")));
+                        let line = line_at(text, e.position().unwrap().byte());
+                        return Err(Error::input(Origin::new(name, line), format!("invalid CSV record: {}", describe(&e))));
                     }
                 }
-                let origin = Origin::new(name, row.position().map(|p| p.line()).unwrap_or(0));
+                let origin = Origin::new(name, line_at(text, row.position().unwrap().byte()));
                 let raw: RawRecord = row
                     .deserialize(Some(&headers))
-                    .map_err(|e| Error::input(origin.clone(), format!("invalid CSV record: {e}")))?;
+                    .map_err(|e| Error::input(origin.clone(), format!("invalid CSV record: {}", describe(&e))))?;
                 out.push(raw.into_record(origin)?);
             }
             Ok(out)
@@ -1188,9 +1208,9 @@ mod tests {
         assert_eq!(recs[1].network_type, NetworkType::Service);
         assert_eq!(recs[3].source, "dup, quoted");
         assert_eq!(recs[5].cidr.to_string(), "172.16.0.0/12");
-        // Line numbers are the csv crate's, which skips comment and blank
-        // lines when counting (so 11, not 12): the same before and after.
-        assert_eq!(recs[8].origin, Origin::new("x.csv", 11));
+        // Physical lines, comment and blank lines included (the csv crate's
+        // own count said 11).
+        assert_eq!(recs[8].origin, Origin::new("x.csv", 12));
         // CRLF, other column orders, missing optional columns, no extension.
         assert_same(b"cidr_block,cluster_name,network_type\r\n10.0.0.0/8,c,pod\r\n\r\n10.1.0.0/16,c,node\r\n", "cidrs").unwrap();
         assert_same(b"cluster_name,network_type,cidr_block,extra\nc,pod_cidr,10.0.0.0/8,x\n", "x.csv").unwrap();
@@ -1324,7 +1344,7 @@ mod tests {
                     "cluster_name,network_type,cidr_block",
                     "cluster_name,network_type,cidr_block,is_active",
                 ]),
-                rows in prop::collection::vec((0..CLUSTERS.len(), 0..TYPES.len(), 0..CIDRS.len(), 0..ACTIVE.len(), 0u8..8), 0..12),
+                rows in prop::collection::vec((0..CLUSTERS.len(), 0..TYPES.len(), 0..CIDRS.len(), 0..ACTIVE.len(), 0u8..11), 0..12),
             ) {
                 let cols: Vec<&str> = order.split(',').collect();
                 let mut text = format!("{order}\n");
@@ -1334,10 +1354,11 @@ mod tests {
                         "network_type" => TYPES[t],
                         "cidr_block" => CIDRS[n],
                         "is_active" => ACTIVE[a],
+                        _ if extra % 3 == 0 => "\"two\nlines\"",
                         _ => "src",
                     }).collect();
                     text.push_str(&line.join(","));
-                    text.push_str(match extra { 0 => ",x\n", 1 => "\n\n", 2 => "\n# note\n", _ => "\n" });
+                    text.push_str(match extra { 0 => ",x\n", 1 => "\n\n", 2 => "\n# note\n", 8 => "\r\n", 9 => "\r\n\r\n# c\r\n", 10 => "\n\n\n# a\n\n# b\n", _ => "\n" });
                 }
                 let got = streamed(text.as_bytes(), "p.csv").map_err(|e| e.to_string());
                 let want = reference::read(text.as_bytes(), "p.csv").map_err(|e| e.to_string());

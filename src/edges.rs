@@ -16,6 +16,7 @@ use hashbrown::{DefaultHashBuilder, Equivalent, HashTable};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{display_path, Error, Origin, Result};
+use crate::input::lines::{describe, record_line, LineCounter};
 use crate::rule::Kind;
 
 /// The edge output's column names, in order.
@@ -391,22 +392,26 @@ pub fn read_edge_file(path: &Path) -> Result<Vec<Edge>> {
             out.push(r.into_edge(&origin)?);
         }
     } else {
-        let mut rdr = csv::Reader::from_reader(text.as_bytes());
-        let headers = rdr.headers().map_err(|e| Error::input(Origin::new(&name, 1), format!("invalid CSV header: {e}")))?.clone();
+        let mut rdr = csv::Reader::from_reader(LineCounter::new(text.as_bytes()));
+        let headers = rdr
+            .headers()
+            .map_err(|e| Error::input(Origin::new(&name, 1), format!("invalid CSV header: {}", describe(&e))))?
+            .clone();
+        record_line(&mut rdr, headers.as_byte_record());
         let mut rec = csv::StringRecord::new();
         loop {
             match rdr.read_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    return Err(Error::input(Origin::new(&name, line), format!("invalid CSV: {e}")));
+                    let line = record_line(&mut rdr, rec.as_byte_record());
+                    return Err(Error::input(Origin::new(&name, line), format!("invalid CSV: {}", describe(&e))));
                 }
             }
-            let origin = Origin::new(&name, rec.position().map_or(0, |p| p.line()));
+            let origin = Origin::new(&name, record_line(&mut rdr, rec.as_byte_record()));
             let r: EdgeRecord = rec
                 .deserialize(Some(&headers))
-                .map_err(|e| Error::input(origin.clone(), format!("not an edge row ({}): {e}", EDGE_COLUMNS.join(","))))?;
+                .map_err(|e| Error::input(origin.clone(), format!("not an edge row ({}): {}", EDGE_COLUMNS.join(","), describe(&e))))?;
             out.push(r.into_edge(&origin)?);
         }
     }

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::io::BufRead;
 
+use super::lines::{describe, record_line, LineCounter};
 use super::{parse_bool, parse_duration, parse_timestamp, Event, ReadOpts, Reject, Sink, SpanRef, SPAN_COLUMNS};
 use crate::error::{Error, Origin, Result};
 
@@ -18,7 +19,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn from_header(h: &csv::ByteRecord, name: &str) -> Result<Columns> {
+    fn from_header(h: &csv::ByteRecord, name: &str, line: u64) -> Result<Columns> {
         let mut idx = [None; 8];
         for (i, f) in h.iter().enumerate() {
             let f = String::from_utf8_lossy(f);
@@ -31,7 +32,7 @@ impl Columns {
         if !has("src") || !(has("dest") || has("dest_ip")) {
             let found: Vec<String> = h.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
             return Err(Error::input(
-                Origin::new(name, 1),
+                Origin::new(name, line),
                 format!(
                     "CSV header needs src and dest or dest_ip (canonical columns: {}), found {:?}",
                     SPAN_COLUMNS.join(","),
@@ -50,16 +51,15 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 16)
-        .from_reader(r);
+        .from_reader(LineCounter::new(r));
     let mut rec = csv::ByteRecord::new();
-    let io = |e: csv::Error| -> Error {
-        let line = e.position().map_or(0, |p| p.line());
-        Error::input(Origin::new(name, line), format!("cannot read CSV: {e}"))
-    };
-    if !rdr.read_byte_record(&mut rec).map_err(io)? {
-        return Ok(()); // empty file: no rows
+    let io = |e: csv::Error, line: u64| -> Error { Error::input(Origin::new(name, line), format!("cannot read CSV: {}", describe(&e))) };
+    match rdr.read_byte_record(&mut rec) {
+        Ok(true) => {}
+        Ok(false) => return Ok(()), // empty file: no rows
+        Err(e) => return Err(io(e, record_line(&mut rdr, &rec))),
     }
-    let cols = Columns::from_header(&rec, name)?;
+    let cols = Columns::from_header(&rec, name, record_line(&mut rdr, &rec))?;
     let mut raw = Vec::new();
     loop {
         match rdr.read_byte_record(&mut rec) {
@@ -67,15 +67,15 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
             Ok(true) => {}
             Err(e) => {
                 // A broken record (e.g. invalid UTF-8 is fine for ByteRecord; this is I/O or a bad quote at EOF).
+                let line = record_line(&mut rdr, &rec);
                 if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(io(e));
+                    return Err(io(e, line));
                 }
-                let line = e.position().map_or(0, |p| p.line());
-                sink(Event::Reject(Reject { line, class: "csv", reason: format!("{e}"), raw: Cow::Borrowed(b"") }))?;
+                sink(Event::Reject(Reject { line, class: "csv", reason: describe(&e), raw: Cow::Borrowed(b"") }))?;
                 continue;
             }
         }
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = record_line(&mut rdr, &rec);
         match row(&rec, &cols, line).and_then(|r| opts.finish(r)) {
             Ok(span) => sink(Event::Row(span))?,
             Err((class, reason)) => {

@@ -14,6 +14,7 @@ pub mod csv;
 pub mod hubble;
 pub mod jsonl;
 pub mod kubectl;
+pub(crate) mod lines;
 pub mod otlp;
 
 use std::borrow::Cow;
