@@ -16,8 +16,9 @@
 -- Why (BENCHMARKS.md, "In ClickHouse", has the numbers):
 --   * Spans repeat their peers: an insert of 100,000 spans has ~14,000
 --     distinct (cluster, dest, dest_ip). Stage 1 groups the block by them
---     (groupArray keeps every span's own columns) and the last stage puts the
---     spans back with ARRAY JOIN, so the rule runs on the distinct peers.
+--     (groupArray keeps every span's own columns as a tuple) and the last
+--     stage puts the spans back with ARRAY JOIN, so the rule runs on the
+--     distinct peers.
 --   * One view of eight nested subqueries was slow twice over: ClickHouse
 --     evaluates if/multiIf branches lazily and recomputes a column shared by
 --     several lazy branches once per branch (the insert ran 3-7x slower than
@@ -44,17 +45,13 @@
 -- retried across a restart was stored twice: tests/live/replay.rs.)
 
 -- 1. Group the block by peer, and nothing else: every span's own columns
---    ride along in arrays.
+--    ride along, one tuple per span, in `spans`.
 CREATE TABLE IF NOT EXISTS ${database}.classify_stage1 ${on_cluster}
 (
     k8s_cluster_name String,
     raw_dest String,
     raw_ip String,
-    timestamps Array(DateTime64(9, 'UTC')),
-    srcs Array(String),
-    protocols Array(String),
-    durations Array(UInt64),
-    errors Array(UInt8)
+    spans Array(Tuple(timestamp DateTime64(9, 'UTC'), src String, protocol String, duration_ns UInt64, is_error UInt8))
 )
 ENGINE = Null;
 
@@ -64,11 +61,7 @@ AS SELECT
     k8s_cluster_name,
     dest AS raw_dest,
     dest_ip AS raw_ip,
-    groupArray(timestamp) AS timestamps,
-    groupArray(src) AS srcs,
-    groupArray(protocol) AS protocols,
-    groupArray(duration_ns) AS durations,
-    groupArray(is_error) AS errors
+    groupArray((timestamp, src, protocol, duration_ns, is_error)) AS spans
 FROM ${database}.span_stream
 GROUP BY k8s_cluster_name, dest, dest_ip;
 
@@ -79,11 +72,7 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage2 ${on_cluster}
     k8s_cluster_name String,
     raw_dest String,
     raw_ip String,
-    timestamps Array(DateTime64(9, 'UTC')),
-    srcs Array(String),
-    protocols Array(String),
-    durations Array(UInt64),
-    errors Array(UInt8),
+    spans Array(Tuple(timestamp DateTime64(9, 'UTC'), src String, protocol String, duration_ns UInt64, is_error UInt8)),
     t_dest String,
     t_ip String
 )
@@ -95,7 +84,7 @@ AS SELECT *
 FROM
 (
     SELECT
-        k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+        k8s_cluster_name, raw_dest, raw_ip, spans,
         ${database}_trim(raw_dest) AS t_dest,
         ${database}_trim(raw_ip) AS t_ip
     FROM ${database}.classify_stage1
@@ -110,11 +99,7 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage3 ${on_cluster}
     k8s_cluster_name String,
     raw_dest String,
     raw_ip String,
-    timestamps Array(DateTime64(9, 'UTC')),
-    srcs Array(String),
-    protocols Array(String),
-    durations Array(UInt64),
-    errors Array(UInt8),
+    spans Array(Tuple(timestamp DateTime64(9, 'UTC'), src String, protocol String, duration_ns UInt64, is_error UInt8)),
     peer String,
     is_url UInt8,
     ip_text String,
@@ -127,7 +112,7 @@ ENGINE = Null;
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage3_mv ${on_cluster}
 TO ${database}.classify_stage3
 AS SELECT
-    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    k8s_cluster_name, raw_dest, raw_ip, spans,
     peer,
     position(peer, '://') > 0 AS is_url,
     ${database}_ip_text(t_ip) AS ip_text,
@@ -147,11 +132,7 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage4 ${on_cluster}
     k8s_cluster_name String,
     raw_dest String,
     raw_ip String,
-    timestamps Array(DateTime64(9, 'UTC')),
-    srcs Array(String),
-    protocols Array(String),
-    durations Array(UInt64),
-    errors Array(UInt8),
+    spans Array(Tuple(timestamp DateTime64(9, 'UTC'), src String, protocol String, duration_ns UInt64, is_error UInt8)),
     is_url UInt8,
     key_ip Nullable(IPv6),
     key_dest Nullable(IPv6),
@@ -163,7 +144,7 @@ ENGINE = Null;
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage4_mv ${on_cluster}
 TO ${database}.classify_stage4
 AS SELECT
-    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    k8s_cluster_name, raw_dest, raw_ip, spans,
     is_url,
     ${database}_ip_of(ip_text, ip_family) AS key_ip,
     if(isNull(key_ip), ${database}_ip_of(dest_text, dest_family), NULL) AS key_dest,
@@ -178,11 +159,7 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage5 ${on_cluster}
     k8s_cluster_name String,
     raw_dest String,
     raw_ip String,
-    timestamps Array(DateTime64(9, 'UTC')),
-    srcs Array(String),
-    protocols Array(String),
-    durations Array(UInt64),
-    errors Array(UInt8),
+    spans Array(Tuple(timestamp DateTime64(9, 'UTC'), src String, protocol String, duration_ns UInt64, is_error UInt8)),
     key Nullable(IPv6),
     host_nd String
 )
@@ -191,7 +168,7 @@ ENGINE = Null;
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage5_mv ${on_cluster}
 TO ${database}.classify_stage5
 AS SELECT
-    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    k8s_cluster_name, raw_dest, raw_ip, spans,
     coalesce(key_ip, key_dest, if(is_url, ${database}_ip_of(url_text, url_family), NULL)) AS key,
     ${database}_strip_dot(host_np) AS host_nd
 FROM
@@ -211,11 +188,7 @@ CREATE TABLE IF NOT EXISTS ${database}.classify_stage6 ${on_cluster}
     k8s_cluster_name String,
     raw_dest String,
     raw_ip String,
-    timestamps Array(DateTime64(9, 'UTC')),
-    srcs Array(String),
-    protocols Array(String),
-    durations Array(UInt64),
-    errors Array(UInt8),
+    spans Array(Tuple(timestamp DateTime64(9, 'UTC'), src String, protocol String, duration_ns UInt64, is_error UInt8)),
     is_name UInt8,
     peer_name String,
     entry String,
@@ -226,7 +199,7 @@ ENGINE = Null;
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage6_mv ${on_cluster}
 TO ${database}.classify_stage6
 AS SELECT
-    k8s_cluster_name, raw_dest, raw_ip, timestamps, srcs, protocols, durations, errors,
+    k8s_cluster_name, raw_dest, raw_ip, spans,
     isNull(key) AS is_name,
     peer_name,
     ${database}_entry_at(entries, concat(',', hex(k8s_cluster_name), ':')) AS entry,
@@ -244,14 +217,14 @@ FROM
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage7_mv ${on_cluster}
 TO ${database}.network_raw
 AS SELECT
-    timestamp,
+    tupleElement(span, 'timestamp') AS timestamp,
     k8s_cluster_name,
-    src,
+    tupleElement(span, 'src') AS src,
     if(raw_dest = '', raw_ip, raw_dest) AS dest,
     raw_ip AS dest_ip,
-    protocol,
-    duration_ns,
-    is_error,
+    tupleElement(span, 'protocol') AS protocol,
+    tupleElement(span, 'duration_ns') AS duration_ns,
+    tupleElement(span, 'is_error') AS is_error,
     tupleElement(verdict, 1) AS kind,
     toUInt8(tupleElement(verdict, 1) = 'world') AS is_external,
     tupleElement(verdict, 2) AS matched_type,
@@ -265,12 +238,7 @@ FROM
         ${database}_entry_verdict(entry, num)) AS verdict
     FROM ${database}.classify_stage6
 )
-ARRAY JOIN
-    timestamps AS timestamp,
-    srcs AS src,
-    protocols AS protocol,
-    durations AS duration_ns,
-    errors AS is_error;
+ARRAY JOIN spans AS span;
 
 -- The chain is complete: 0010's per-span view goes.
 DROP VIEW IF EXISTS ${database}.classify_spans ${on_cluster} SYNC;
