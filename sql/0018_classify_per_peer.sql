@@ -213,18 +213,21 @@ FROM
 );
 
 -- 7. The verdict: a name's rule, or loopback, or the cluster's CIDR, or
---    world with a hint; then every span of the peer gets it back.
+--    world with a hint; then every span of the peer gets it back. A span's
+--    elements are taken by position, in stage 1's order (by name they
+--    would exist only through the Null table's type, not when the stages'
+--    SELECTs are composed into one query, as scripts/bench does).
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_stage7_mv ${on_cluster}
 TO ${database}.network_raw
 AS SELECT
-    tupleElement(span, 'timestamp') AS timestamp,
+    tupleElement(span, 1) AS timestamp,
     k8s_cluster_name,
-    tupleElement(span, 'src') AS src,
+    tupleElement(span, 2) AS src,
     if(raw_dest = '', raw_ip, raw_dest) AS dest,
     raw_ip AS dest_ip,
-    tupleElement(span, 'protocol') AS protocol,
-    tupleElement(span, 'duration_ns') AS duration_ns,
-    tupleElement(span, 'is_error') AS is_error,
+    tupleElement(span, 3) AS protocol,
+    tupleElement(span, 4) AS duration_ns,
+    tupleElement(span, 5) AS is_error,
     tupleElement(verdict, 1) AS kind,
     toUInt8(tupleElement(verdict, 1) = 'world') AS is_external,
     tupleElement(verdict, 2) AS matched_type,
