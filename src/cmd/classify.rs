@@ -17,7 +17,7 @@ use crate::clickhouse::{runtime, Ch};
 use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{EdgeAggregator, EdgeKeyRef, RowKey, RowMemo};
 use crate::error::{Error, Result};
-use crate::input::{Event, Format, Input, SPAN_COLUMNS};
+use crate::input::{display_dest, Event, Format, Input, SPAN_COLUMNS};
 use crate::output::{self, opt_cell, Cell, OutputFormat, Rejects, RowWriter};
 use crate::rule::{Classifier, Verdict, DEFAULT_CLUSTER_DOMAIN};
 
@@ -202,11 +202,13 @@ fn classify_addresses(args: &Args, c: &Classifier) -> Result<()> {
 use std::collections::BTreeSet;
 use std::io::Write;
 
-/// Remember (up to 100) clusters of the dump that have no CIDRs, for a warning.
-fn note_unknown(c: &Classifier, cluster: &str, unknown: &mut BTreeSet<String>) {
+/// Classify a row of the dump, remembering (up to 100) clusters that have no
+/// CIDRs, for a warning.
+fn classify_row(c: &Classifier, cluster: &str, dest: &str, dest_ip: &str, unknown: &mut BTreeSet<String>) -> Verdict {
     if !c.config().knows(cluster) && unknown.len() < 100 {
         unknown.insert(cluster.to_string());
     }
+    c.classify_span(cluster, dest, dest_ip).expect("readers refuse rows with no peer (ReadOpts::finish)")
 }
 
 fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
@@ -247,10 +249,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
             let used = input.read(&mut |ev| match ev {
                 Event::Row(r) => {
                     rows += 1;
-                    note_unknown(c, r.cluster, &mut unknown);
-                    let v = c
-                        .classify_span(r.cluster, r.dest, r.dest_ip)
-                        .expect("readers refuse rows with no peer (ReadOpts::finish)");
+                    let v = classify_row(c, r.cluster, r.dest, r.dest_ip, &mut unknown);
                     let [k, e, t, m, h] = verdict_cells(&v);
                     w.row(&[
                         Cell::Str(r.timestamp),
@@ -359,12 +358,8 @@ impl<'c> Counter<'c> {
             return;
         }
         let [cluster, src, dest, dest_ip, protocol] = *key;
-        note_unknown(self.c, cluster, &mut self.unknown);
-        let v = self
-            .c
-            .classify_span(cluster, dest, dest_ip)
-            .expect("readers refuse rows with no peer (ReadOpts::finish)");
-        let dest = if dest.is_empty() { dest_ip } else { dest };
+        let v = classify_row(self.c, cluster, dest, dest_ip, &mut self.unknown);
+        let dest = display_dest(dest, dest_ip);
         let slot = self.agg.slot(EdgeKeyRef { cluster, src, dest, protocol, kind: v.kind });
         self.memo.insert(&mut self.agg, key, slot, duration_ns, is_error);
     }

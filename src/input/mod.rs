@@ -89,14 +89,19 @@ pub struct SpanRef<'a> {
     pub is_error: bool,
 }
 
+/// The destination shown on an edge: `dest` if non-empty, else `dest_ip`.
+pub fn display_dest<'a>(dest: &'a str, dest_ip: &'a str) -> &'a str {
+    if dest.is_empty() {
+        dest_ip
+    } else {
+        dest
+    }
+}
+
 impl SpanRef<'_> {
-    /// The destination shown on an edge: `dest` if non-empty, else `dest_ip`.
+    /// The destination shown on an edge ([`display_dest`]).
     pub fn display_dest(&self) -> &str {
-        if self.dest.is_empty() {
-            self.dest_ip
-        } else {
-            self.dest
-        }
+        display_dest(self.dest, self.dest_ip)
     }
 
     /// An owned copy.
