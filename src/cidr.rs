@@ -555,13 +555,8 @@ impl Columns {
         if cluster.is_empty() {
             return None;
         }
-        let t = match field(self.network_type)? {
-            "pod_cidr" => NetworkType::Pod,
-            "service_cidr" => NetworkType::Service,
-            "node_cidr" => NetworkType::Node,
-            "remote_node_cidr" => NetworkType::RemoteNode,
-            _ => return None,
-        };
+        let name = field(self.network_type)?;
+        let t = NetworkType::ALL.into_iter().find(|t| t.as_str() == name)?;
         let cidr = fast_ipv4_cidr(field(self.cidr_block)?.as_bytes())?;
         let active = match self.is_active.map_or(Some(""), field)? {
             "" | "1" | "true" => true,
