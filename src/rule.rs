@@ -16,6 +16,7 @@
 //! Owns: peer parsing, `Kind`, `Hint`, `Verdict`, `explain`. Leaves the
 //! prefix tables to `cidr.rs`. Never allocates on the IP path.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -356,19 +357,43 @@ impl Verdict {
     }
 }
 
-/// The rule, bound to a CIDR configuration and a cluster domain.
+/// The rule, bound to a CIDR configuration and cluster domains.
 #[derive(Debug, Clone)]
 pub struct Classifier {
     config: CidrConfig,
-    /// `.cluster.local` (with the leading dot).
+    /// `.cluster.local` (with the leading dot): the domain of a cluster not in `dot_domains`.
     dot_domain: String,
+    /// Clusters with a domain of their own (`netmap push --cluster-domain`), with the leading dot.
+    dot_domains: HashMap<String, String>,
+}
+
+/// A cluster domain as the rule compares it: trimmed, without a trailing
+/// dot, lowercase; an error message when that is not a DNS name.
+pub fn normalize_cluster_domain(domain: &str) -> std::result::Result<String, String> {
+    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    if is_dns_name(&d) {
+        Ok(d)
+    } else {
+        Err(format!("cluster domain {domain:?} is not a DNS name (like cluster.local)"))
+    }
 }
 
 impl Classifier {
     /// A classifier over `config`; `cluster_domain` like `cluster.local`.
     pub fn new(config: CidrConfig, cluster_domain: &str) -> Classifier {
         let d = cluster_domain.trim().trim_end_matches('.').to_ascii_lowercase();
-        Classifier { config, dot_domain: format!(".{d}") }
+        Classifier { config, dot_domain: format!(".{d}"), dot_domains: HashMap::new() }
+    }
+
+    /// The same, with clusters that have a domain of their own (cluster →
+    /// domain, as `cluster_domains` in ClickHouse holds them); the others keep
+    /// the domain given to [`Classifier::new`].
+    pub fn with_cluster_domains(mut self, domains: impl IntoIterator<Item = (String, String)>) -> Classifier {
+        for (cluster, d) in domains {
+            let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+            self.dot_domains.insert(cluster, format!(".{d}"));
+        }
+        self
     }
 
     /// The CIDR configuration in use.
@@ -376,9 +401,18 @@ impl Classifier {
         &self.config
     }
 
-    /// The cluster domain (without the leading dot).
+    /// The cluster domain of a cluster without one of its own (without the leading dot).
     pub fn cluster_domain(&self) -> &str {
         &self.dot_domain[1..]
+    }
+
+    /// `cluster`'s domain (without the leading dot).
+    pub fn domain_of(&self, cluster: &str) -> &str {
+        &self.dot_domain_of(cluster)[1..]
+    }
+
+    fn dot_domain_of(&self, cluster: &str) -> &str {
+        self.dot_domains.get(cluster).map_or(self.dot_domain.as_str(), String::as_str)
     }
 
     /// Classify an IP for `cluster` (step 2).
@@ -393,11 +427,12 @@ impl Classifier {
         }
     }
 
-    /// Classify a DNS name (already lowercased, no trailing dot) (step 3).
-    pub fn classify_name(&self, name: &str) -> Verdict {
+    /// Classify a DNS name (already lowercased, no trailing dot) seen from
+    /// `cluster` (step 3).
+    pub fn classify_name(&self, cluster: &str, name: &str) -> Verdict {
         if name == "localhost" {
             Verdict::plain(Kind::Loopback)
-        } else if !name.contains('.') || name.ends_with(".svc") || name.ends_with(&self.dot_domain) {
+        } else if !name.contains('.') || name.ends_with(".svc") || name.ends_with(self.dot_domain_of(cluster)) {
             Verdict::plain(Kind::Service)
         } else {
             Verdict { kind: Kind::World, matched: None, hint: Some(Hint::Hostname) }
@@ -408,7 +443,7 @@ impl Classifier {
     pub fn classify_peer(&self, cluster: &str, peer: &Peer) -> Option<Verdict> {
         Some(match peer {
             Peer::Ip(ip) => self.classify_ip(cluster, *ip),
-            Peer::Name(n) => self.classify_name(n),
+            Peer::Name(n) => self.classify_name(cluster, n),
             Peer::Invalid => Verdict { kind: Kind::World, matched: None, hint: Some(Hint::Invalid) },
             Peer::Empty => return None,
         })
@@ -442,8 +477,8 @@ impl Classifier {
             )),
             Peer::Name(n) => {
                 out.push(format!("parse: DNS name {n:?}"));
-                let d = self.cluster_domain();
-                let v = self.classify_name(n);
+                let d = self.domain_of(cluster);
+                let v = self.classify_name(cluster, n);
                 out.push(match v.kind {
                     Kind::Loopback => "name: localhost → loopback".to_string(),
                     Kind::Service if !n.contains('.') => "name: a single label resolves through the pod's search path to a cluster service → service".to_string(),
@@ -639,6 +674,25 @@ mod tests {
         let custom = Classifier::new(CidrConfig::default(), "corp.internal.");
         assert_eq!(custom.classify("x", "a.b.corp.internal").unwrap().kind, Kind::Service);
         assert_eq!(custom.classify("x", "a.b.cluster.local").unwrap().kind, Kind::World);
+    }
+
+    #[test]
+    fn per_cluster_domains() {
+        let c = Classifier::new(CidrConfig::default(), DEFAULT_CLUSTER_DOMAIN)
+            .with_cluster_domains([("corp".to_string(), "Corp.Internal.".to_string())]);
+        let k = |cluster: &str, peer: &str| c.classify(cluster, peer).unwrap().kind;
+        assert_eq!(k("corp", "db.ns.svc.corp.internal"), Kind::Service);
+        assert_eq!(k("corp", "db.ns.svc.cluster.local"), Kind::World);
+        assert_eq!(k("other", "db.ns.svc.corp.internal"), Kind::World);
+        assert_eq!(k("other", "db.ns.svc.cluster.local"), Kind::Service);
+        assert_eq!(k("corp", "redis"), Kind::Service);
+        assert_eq!(c.domain_of("corp"), "corp.internal");
+        assert_eq!(c.domain_of("other"), "cluster.local");
+        assert!(c.explain("corp", "a.corp.internal").iter().any(|l| l.contains(".corp.internal → service")));
+        assert_eq!(normalize_cluster_domain(" Corp.Internal. ").unwrap(), "corp.internal");
+        for bad in ["", ".", "a b", "-x.local", "1.2.3.4", "x..y"] {
+            assert!(normalize_cluster_domain(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
