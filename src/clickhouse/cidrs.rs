@@ -157,7 +157,7 @@ pub fn plan(current: &BTreeMap<String, ClusterSet>, records: &[CidrRecord]) -> V
         .collect()
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -245,7 +245,7 @@ fn fingerprint(sets: &BTreeMap<String, ClusterSet>) -> String {
     s
 }
 
-async fn insert_rows<T>(ch: &Ch, table: &str, rows: &[T]) -> Result<()>
+pub(crate) async fn insert_rows<T>(ch: &Ch, table: &str, rows: &[T]) -> Result<()>
 where
     T: clickhouse::RowOwned + clickhouse::RowWrite,
 {

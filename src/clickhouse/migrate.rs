@@ -47,6 +47,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0016_deduplication_window.sql", include_str!("../../sql/0016_deduplication_window.sql")),
     ("0017_cidr_trie_dict_credentials.sql", include_str!("../../sql/0017_cidr_trie_dict_credentials.sql")),
     ("0018_classify_per_peer.sql", include_str!("../../sql/0018_classify_per_peer.sql")),
+    ("0019_cluster_domains.sql", include_str!("../../sql/0019_cluster_domains.sql")),
+    ("0020_classify_cluster_domain.sql", include_str!("../../sql/0020_classify_cluster_domain.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).

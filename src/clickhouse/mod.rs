@@ -16,6 +16,7 @@
 //! checked to be a plain identifier ([`check_database_name`]).
 
 pub mod cidrs;
+pub mod domains;
 pub mod edges;
 pub mod migrate;
 pub mod replay;
@@ -30,6 +31,10 @@ use crate::error::{Error, Result};
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8123";
 /// Default database.
 pub const DEFAULT_DATABASE: &str = "netmap";
+
+/// The schema's dictionaries (sql/0017, sql/0019), which `push` and
+/// `apply-schema --refresh-dictionary` reload.
+pub const DICTIONARIES: &[&str] = &["cidr_trie_dict", "cluster_domain_dict"];
 
 /// Where and how to connect.
 #[derive(Clone)]

@@ -160,6 +160,11 @@ async fn apply(args: &Args, ch: &Ch, migrations: &[migrate::Migration], render: 
     Ok(())
 }
 
+/// Whether one of `ms` creates the dictionary `name`.
+fn creates_dictionary(ms: &[&migrate::Migration], name: &str) -> bool {
+    ms.iter().any(|m| m.text.contains(&format!("DICTIONARY ${{database}}.{name} ")))
+}
+
 /// `--refresh-dictionary`: run again the applied migrations that log a
 /// dictionary in (`${dictionary_auth}`), with the current credentials. Their
 /// statements are `CREATE OR REPLACE DICTIONARY`, so this is idempotent; no
@@ -185,7 +190,11 @@ async fn refresh_dictionary(
         }
         Messages::say(format!("ran {} again with the current credentials", m.name));
     }
-    ch.exec("reloading the dictionary", &format!("SYSTEM RELOAD DICTIONARY {}.cidr_trie_dict", ch.database())).await?;
+    for dict in crate::clickhouse::DICTIONARIES {
+        if creates_dictionary(&todo, dict) {
+            ch.exec("reloading the dictionary", &format!("SYSTEM RELOAD DICTIONARY {}.{dict}", ch.database())).await?;
+        }
+    }
     Messages::say(format!("{where_}: dictionary credentials refreshed"));
     Ok(())
 }

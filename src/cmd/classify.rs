@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
 
-    /// Kubernetes cluster domain: names under it are services.
+    /// Kubernetes cluster domain: names under it are services. With --clickhouse, a cluster's own domain (netmap push --cluster-domain) wins.
     #[arg(long, value_name = "DOMAIN", default_value = DEFAULT_CLUSTER_DOMAIN)]
     pub cluster_domain: String,
 
@@ -98,19 +98,26 @@ impl Args {
     }
 }
 
-/// Load the CIDR tables from `--cidrs FILE` (streamed straight into the
-/// tables: at 200,000 CIDRs the records would be most of the memory) or
-/// `--clickhouse`.
-fn load_config(args: &Args) -> Result<CidrConfig> {
+/// The classifier: the CIDR tables from `--cidrs FILE` (streamed straight
+/// into the tables: at 200,000 CIDRs the records would be most of the
+/// memory) or `--clickhouse` (with the clusters' own domains, as the views
+/// use them).
+fn load_classifier(args: &Args) -> Result<Classifier> {
     match &args.cidrs {
-        Some(p) => load_cidr_config(p),
+        Some(p) => Ok(Classifier::new(load_cidr_config(p)?, &args.cluster_domain)),
         None => {
             let ch = Ch::new(&args.ch.config()?)?;
-            let records = runtime()?.block_on(async {
+            let (records, domains) = runtime()?.block_on(async {
                 ch.ping().await?;
-                crate::clickhouse::cidrs::active_records(&ch).await
+                let records = crate::clickhouse::cidrs::active_records(&ch).await?;
+                let domains = if ch.table_exists("cluster_domains").await? {
+                    crate::clickhouse::domains::current(&ch).await?
+                } else {
+                    Default::default()
+                };
+                Ok::<_, crate::error::Error>((records, domains))
             })?;
-            Ok(CidrConfig::from_records(&records))
+            Ok(Classifier::new(CidrConfig::from_records(&records), &args.cluster_domain).with_cluster_domains(domains))
         }
     }
 }
@@ -123,7 +130,7 @@ pub const VERDICT_COLUMNS: [&str; 5] = ["kind", "is_external", "matched_type", "
 
 /// Run `netmap classify`.
 pub fn run(args: Args) -> Result<()> {
-    let classifier = Classifier::new(load_config(&args)?, &args.cluster_domain);
+    let classifier = load_classifier(&args)?;
     match &args.input {
         Some(path) => classify_dump(&args, &classifier, path.clone()),
         None => classify_addresses(&args, &classifier),

@@ -3,16 +3,20 @@
 //! Reads CIDR records (the formats of `classify --cidrs`, with the optional
 //! `source` column), and for each cluster in them publishes the new set as a
 //! new version — or says "unchanged" when it equals the current one. Then the
-//! trie table is rebuilt and the dictionary reloaded. `--dry-run` prints the
-//! added/removed records per cluster (stdout) and changes nothing.
+//! trie table is rebuilt and the dictionary reloaded. `--cluster-domain` also
+//! sets those clusters' DNS domain (the views' name step; sql/0019).
+//! `--dry-run` prints the added/removed records per cluster (stdout) and
+//! changes nothing.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cidr::read_cidr_file;
-use crate::clickhouse::{cidrs, runtime, Ch};
+use crate::clickhouse::{cidrs, domains, runtime, Ch};
 use crate::cmd::{ChArgs, Messages, EXIT_STATUS};
 use crate::error::{Error, Result};
+use crate::rule::normalize_cluster_domain;
 
 /// Replace clusters' CIDR sets in ClickHouse atomically.
 ///
@@ -25,6 +29,7 @@ use crate::error::{Error, Result};
 ///   netmap push --input cidrs.csv
 ///   netmap collect-cidrs | netmap push
 ///   netmap push --input cidrs.csv --dry-run
+///   netmap push --input cidrs.csv --cluster-domain corp.internal
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXIT_STATUS)]
 pub struct Args {
@@ -35,6 +40,10 @@ pub struct Args {
     /// Print what would change per cluster; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also set the DNS domain of every cluster in the input (names under it are its services; a cluster never given one has cluster.local).
+    #[arg(long, value_name = "DOMAIN")]
+    pub cluster_domain: Option<String>,
 
     /// Connection.
     #[command(flatten)]
@@ -50,10 +59,24 @@ pub fn run(args: Args) -> Result<()> {
             crate::error::display_path(&args.input)
         )));
     }
+    let domain = match &args.cluster_domain {
+        Some(d) => Some(normalize_cluster_domain(d).map_err(|m| Error::Usage(format!("--cluster-domain: {m}")))?),
+        None => None,
+    };
+    let clusters: Vec<String> = records.iter().map(|r| r.cluster_name.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let ch = Ch::new(&args.ch.config()?)?;
-    let report = runtime()?.block_on(async {
+    let (report, domain_changes) = runtime()?.block_on(async {
         ch.ping().await?;
-        cidrs::push(&ch, &records, args.dry_run).await
+        if domain.is_some() {
+            // Before any CIDR is written: a schema too old for domains changes nothing.
+            domains::check_schema(&ch).await?;
+        }
+        let report = cidrs::push(&ch, &records, args.dry_run).await?;
+        let changes = match &domain {
+            Some(d) => domains::push(&ch, &clusters, d, args.dry_run).await?,
+            None => Vec::new(),
+        };
+        Ok::<_, Error>((report, changes))
     })?;
     if args.dry_run {
         let mut out = crate::output::stdout();
@@ -69,6 +92,13 @@ pub fn run(args: Args) -> Result<()> {
             }
             for r in &c.removed {
                 writeln!(out, "  - {r}")?;
+            }
+        }
+        for d in &domain_changes {
+            if d.is_unchanged() {
+                writeln!(out, "cluster {:?}: cluster domain unchanged ({})", d.cluster, d.new)?;
+            } else {
+                writeln!(out, "cluster {:?}: cluster domain would change: {} -> {}", d.cluster, d.old, d.new)?;
             }
         }
         out.flush()?;
@@ -87,6 +117,13 @@ pub fn run(args: Args) -> Result<()> {
                 c.removed.len(),
                 report.version.unwrap_or(0)
             ));
+        }
+    }
+    for d in &domain_changes {
+        if d.is_unchanged() {
+            Messages::say(format!("cluster {:?}: cluster domain unchanged ({})", d.cluster, d.new));
+        } else {
+            Messages::say(format!("cluster {:?}: cluster domain {} -> {}", d.cluster, d.old, d.new));
         }
     }
     match report.trie_version {

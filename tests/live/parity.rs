@@ -698,3 +698,76 @@ fn parity_signoz_source() {
     assert_eq!(errors, want_errors);
     db.exec_server(&format!("DROP DATABASE IF EXISTS {src_db} SYNC"));
 }
+
+/// Names under a cluster's own domain (`push --cluster-domain`, sql/0019 and
+/// sql/0020): the views and `Classifier::with_cluster_domains` agree row for
+/// row; a cluster never given a domain keeps cluster.local; `classify
+/// --clickhouse` reads the domains back; the dictionary follows a change.
+#[test]
+fn parity_cluster_domains() {
+    let Some(db) = Db::fresh("domains") else { return };
+    db.apply_schema(&[]);
+    let csv = |clusters: &[&str]| {
+        let mut s = String::from("cluster_name,network_type,cidr_block\n");
+        for c in clusters {
+            s.push_str(&format!("{c},pod_cidr,10.1.0.0/16\n{c},service_cidr,10.96.0.0/12\n"));
+        }
+        s
+    };
+    db.push(&csv(&["a", "b", "c"]), &[]);
+    let err = db.push(&csv(&["a"]), &["--cluster-domain", "corp.internal"]);
+    assert!(err.contains("cluster \"a\": unchanged") && err.contains("cluster \"a\": cluster domain cluster.local -> corp.internal"), "{err}");
+    let err = db.push(&csv(&["b"]), &["--cluster-domain", " K8S.Example. "]);
+    assert!(err.contains("cluster \"b\": cluster domain cluster.local -> k8s.example"), "{err}");
+    let err = db.push(&csv(&["b"]), &["--cluster-domain", "k8s.example", "--dry-run"]);
+    assert!(err.contains("cluster \"b\": cluster domain unchanged (k8s.example)"), "{err}");
+    let bad = db.netmap(&["push", "--input", "-", "--cluster-domain", "not a domain"], Some(&csv(&["c"])));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--cluster-domain: cluster domain \"not a domain\" is not a DNS name"));
+
+    let recs = read_cidr_text(&csv(&["a", "b", "c"]), "cidrs.csv").unwrap();
+    let c = Classifier::new(CidrConfig::from_records(&recs), DEFAULT_CLUSTER_DOMAIN)
+        .with_cluster_domains([("a".to_string(), "corp.internal".to_string()), ("b".to_string(), "k8s.example".to_string())]);
+    let names = [
+        "db.ns.svc.corp.internal", "db.ns.svc.k8s.example", "db.ns.svc.cluster.local", "x.corp.internal", "corp.internal",
+        "CORP.Internal.", "X.K8S.EXAMPLE.", "xcorp.internal", "db.ns.svc", "redis", "localhost", "google.com",
+        "db.ns.svc.corp.internal:5432", "http://u@db.ns.svc.k8s.example:80/x", " db.corp.internal ", "10.1.2.3", "a..corp.internal",
+    ];
+    let mut corpus = Vec::new();
+    for cl in ["a", "b", "c"] {
+        for n in names {
+            corpus.push((cl.to_string(), n.to_string(), String::new()));
+            corpus.push((cl.to_string(), String::new(), n.to_string()));
+            corpus.push((cl.to_string(), n.to_string(), "not-an-ip".to_string()));
+        }
+    }
+    let rows = span_rows(&corpus);
+    insert_spans(&db, &rows).unwrap();
+    let mut want = BTreeMap::new();
+    for r in rows.iter().step_by(2) {
+        if let Some(e) = expected(&c, &r.src, &r.k8s_cluster_name, &r.dest, &r.dest_ip) {
+            want.insert(r.src.clone(), e);
+        }
+    }
+    let got = raw_rows_dedup(&db);
+    compare_rows(&want, &got);
+    // The domains make a difference here (else this test could not fail).
+    let services = |cl: &str| got.values().filter(|r| r.k8s_cluster_name == cl && r.kind == "service").count();
+    assert!(services("a") > services("c") && services("b") > services("c"), "{} {} {}", services("a"), services("b"), services("c"));
+
+    // classify --clickhouse reads the same domains.
+    let kind = |cluster: &str, name: &str| {
+        let out = db.netmap(&["classify", "--clickhouse", "--cluster", cluster, "-o", "csv", name], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().split(',').nth(2).unwrap().to_string()
+    };
+    assert_eq!(kind("a", "db.ns.svc.corp.internal"), "service");
+    assert_eq!(kind("c", "db.ns.svc.corp.internal"), "world");
+    assert_eq!(kind("a", "db.ns.svc.cluster.local"), "world");
+
+    // A changed domain reaches the views at once (push reloads the dictionary).
+    db.push(&csv(&["a"]), &["--cluster-domain", "cluster.local"]);
+    db.exec("INSERT INTO spans (timestamp, k8s_cluster_name, src, dest, dest_ip) VALUES (now64(9), 'a', 'after', 'db.ns.svc.corp.internal', '')");
+    assert_eq!(db.count("SELECT count() FROM network_raw WHERE src = 'after' AND kind = 'world' AND hint = 'hostname'"), 1);
+    assert_eq!(kind("a", "db.ns.svc.cluster.local"), "service");
+}

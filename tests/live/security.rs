@@ -288,9 +288,9 @@ fn a_password_server_works_end_to_end_and_never_shows_the_password() {
     // The whole path: schema, push (reloads the dictionary), spans through the views, the map.
     let o = seen.run(&["apply-schema"], &env, None);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = seen.run(&["push", "--input", "-"], &env, Some(cidrs));
+    let o = seen.run(&["push", "--input", "-", "--cluster-domain", "corp.internal"], &env, Some(cidrs));
     assert!(o.status.success(), "push with a password: {}", stderr(&o));
-    assert!(stderr(&o).contains("dictionary reloaded"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("dictionary reloaded") && stderr(&o).contains("cluster domain cluster.local -> corp.internal"), "{}", stderr(&o));
     let ch = Ch::new(&Config {
         url: url.clone(),
         user: "default".into(),
@@ -304,12 +304,13 @@ fn a_password_server_works_end_to_end_and_never_shows_the_password() {
     let insert = |n: i64| {
         rt.block_on(async {
             let mut ins = ch.client().insert::<SpanRow>("spans").await?;
-            for (i, ip) in ["10.244.1.5", "172.18.0.7", "8.8.8.8"].iter().enumerate() {
+            // The name needs the cluster's domain: the second dictionary loads too.
+            for (i, (dest, ip)) in [("", "10.244.1.5"), ("", "172.18.0.7"), ("", "8.8.8.8"), ("db.ns.svc.corp.internal", "")].iter().enumerate() {
                 let r = SpanRow {
                     timestamp: 1_714_564_800_000_000_000 + n * 10 + i as i64,
                     k8s_cluster_name: "prod".into(),
                     src: "frontend".into(),
-                    dest: String::new(),
+                    dest: dest.to_string(),
                     dest_ip: ip.to_string(),
                     protocol: "tcp".into(),
                     duration_ns: 5,
@@ -325,7 +326,12 @@ fn a_password_server_works_end_to_end_and_never_shows_the_password() {
     let kinds: Vec<(String, &str)> = edges.iter().map(|e| (e.key.dest.clone(), e.key.kind.as_str())).collect();
     assert_eq!(
         kinds,
-        [("10.244.1.5".to_string(), "pod"), ("172.18.0.7".to_string(), "node"), ("8.8.8.8".to_string(), "world")],
+        [
+            ("10.244.1.5".to_string(), "pod"),
+            ("172.18.0.7".to_string(), "node"),
+            ("8.8.8.8".to_string(), "world"),
+            ("db.ns.svc.corp.internal".to_string(), "service")
+        ],
         "network_connections on a password server"
     );
     let o = seen.run(&["classify", "--clickhouse", "--cluster", "prod", "172.18.0.9", "-o", "csv"], &env, None);
@@ -378,8 +384,10 @@ fn a_password_server_works_end_to_end_and_never_shows_the_password() {
     assert!(!stderr(&o).contains(PASSWORD2), "{}", stderr(&o));
     let o = seen.run(&["apply-schema", "--refresh-dictionary"], &env2, None);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = seen.run(&["push", "--input", "-"], &env2, Some(changed));
+    let o = seen.run(&["push", "--input", "-", "--cluster-domain", "k8s.example"], &env2, Some(changed));
     assert!(o.status.success(), "{}", stderr(&o));
+    let o = seen.run(&["classify", "--clickhouse", "--cluster", "prod", "db.ns.svc.k8s.example", "-o", "csv"], &env2, None);
+    assert!(stdout(&o).contains(",service,0,"), "{}{}", stdout(&o), stderr(&o));
     let o = seen.run(&["classify", "--clickhouse", "--cluster", "prod", "172.19.0.9", "-o", "csv"], &env2, None);
     assert!(stdout(&o).contains("node,0,node_cidr,172.19.0.0/24"), "{}{}", stdout(&o), stderr(&o));
 
