@@ -42,7 +42,7 @@ pub struct Args {
     pub dry_run: bool,
 
     /// Also set the DNS domain of every cluster in the input (names under it are its services; a cluster never given one has cluster.local).
-    #[arg(long, value_name = "DOMAIN")]
+    #[arg(long, value_name = "DOMAIN", env = "NETMAP_CLUSTER_DOMAIN")]
     pub cluster_domain: Option<String>,
 
     /// Connection.
