@@ -176,13 +176,7 @@ pub fn encode_entries(row: &TrieRow<'_>) -> String {
 }
 
 async fn check_schema(ch: &Ch) -> Result<()> {
-    if !ch.table_exists("cluster_network_config").await? {
-        return Err(ch.error(format!(
-            "database {} has no netmap schema (no table cluster_network_config): run netmap apply-schema first",
-            ch.database()
-        )));
-    }
-    Ok(())
+    ch.require_table("cluster_network_config", "no netmap schema (no table cluster_network_config)").await
 }
 
 /// Every cluster's current set (its latest published version, inactive records included).

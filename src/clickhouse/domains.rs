@@ -43,13 +43,7 @@ impl DomainChange {
 
 /// An error unless the database has `cluster_domains` (sql/0019).
 pub async fn check_schema(ch: &Ch) -> Result<()> {
-    if !ch.table_exists("cluster_domains").await? {
-        return Err(ch.error(format!(
-            "database {} has no table cluster_domains (sql/0019): run netmap apply-schema first",
-            ch.database()
-        )));
-    }
-    Ok(())
+    ch.require_table("cluster_domains", "no table cluster_domains (sql/0019)").await
 }
 
 /// The domain set for each cluster that has one.

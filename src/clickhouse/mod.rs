@@ -193,6 +193,14 @@ impl Ch {
         Ok(())
     }
 
+    /// An error saying `what` is missing, and to run apply-schema, unless `table` exists.
+    pub async fn require_table(&self, table: &str, what: &str) -> Result<()> {
+        if self.table_exists(table).await? {
+            return Ok(());
+        }
+        Err(self.error(format!("database {} has {what}: run netmap apply-schema first", self.database)))
+    }
+
     /// True when `table` exists in the netmap database.
     pub async fn table_exists(&self, table: &str) -> Result<bool> {
         let n: u64 = self

@@ -432,6 +432,15 @@ pub fn expected(c: &Classifier, src: &str, cluster: &str, dest: &str, dest_ip: &
     })
 }
 
+/// What the Rust rule says for each of [`span_rows`]' rows (one of each
+/// inserted pair), by src; rows without a peer are left out.
+pub fn expected_rows(c: &Classifier, rows: &[SpanRow]) -> BTreeMap<String, RawRow> {
+    rows.iter()
+        .step_by(2)
+        .filter_map(|r| Some((r.src.clone(), expected(c, &r.src, &r.k8s_cluster_name, &r.dest, &r.dest_ip)?)))
+        .collect()
+}
+
 /// The classifier over [`cidr_csv`].
 pub fn classifier() -> Classifier {
     let recs = read_cidr_text(&cidr_csv(), "cidrs.csv").unwrap();
@@ -547,12 +556,7 @@ fn parity_native_spans() {
     let corpus = corpus(4000);
     let rows = span_rows(&corpus);
     insert_spans(&db, &rows).unwrap();
-    let mut want = BTreeMap::new();
-    for r in rows.iter().step_by(2) {
-        if let Some(e) = expected(&c, &r.src, &r.k8s_cluster_name, &r.dest, &r.dest_ip) {
-            want.insert(r.src.clone(), e);
-        }
-    }
+    let want = expected_rows(&c, &rows);
     // Each row was inserted twice with the same src: compare one of each.
     let got = raw_rows_dedup(&db);
     assert!(want.len() > 4000, "{}", want.len());
@@ -743,12 +747,7 @@ fn parity_cluster_domains() {
     }
     let rows = span_rows(&corpus);
     insert_spans(&db, &rows).unwrap();
-    let mut want = BTreeMap::new();
-    for r in rows.iter().step_by(2) {
-        if let Some(e) = expected(&c, &r.src, &r.k8s_cluster_name, &r.dest, &r.dest_ip) {
-            want.insert(r.src.clone(), e);
-        }
-    }
+    let want = expected_rows(&c, &rows);
     let got = raw_rows_dedup(&db);
     compare_rows(&want, &got);
     // The domains make a difference here (else this test could not fail).
