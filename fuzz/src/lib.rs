@@ -265,7 +265,7 @@ pub fn read(format: Format, data: &[u8], default_cluster: Option<&str>) -> Optio
     let opts = ReadOpts { name: "fuzz".into(), default_cluster: default_cluster.map(str::to_string) };
     let lines = 1 + data.iter().filter(|&&b| b == b'\n').count() as u64;
     // OTLP too: span rejects are compacted, whole-document rejects put on one line.
-    let one_line_raw = matches!(format, Format::Jsonl | Format::Hubble | Format::Otlp);
+    let one_line_raw = matches!(format, Format::Jsonl | Format::Hubble | Format::Otlp | Format::Vpcflow);
     let mut n = Counts::default();
     let mut agg = EdgeAggregator::new();
     let mut r: &[u8] = data;
@@ -306,6 +306,7 @@ pub fn read(format: Format, data: &[u8], default_cluster: Option<&str>) -> Optio
             Format::Jsonl => input::jsonl::read(r, &opts, &mut sink),
             Format::Otlp => input::otlp::read(r, &opts, &mut sink),
             Format::Hubble => input::hubble::read(r, &opts, &mut sink),
+            Format::Vpcflow => input::vpcflow::read(r, &opts, &mut sink),
         }
     };
     assert_eq!(agg.calls(), n.rows, "edges do not add up to the rows");
@@ -320,6 +321,7 @@ pub fn read(format: Format, data: &[u8], default_cluster: Option<&str>) -> Optio
     match format {
         Format::Jsonl => assert_eq!(n.events(), nonblank_lines(data, false), "JSON lines: one event per non-blank line"),
         Format::Hubble => assert_eq!(n.events(), nonblank_lines(data, true), "Hubble: one event per non-blank line"),
+        Format::Vpcflow => assert_eq!(n.events(), nonblank_lines(data, true), "VPC flow log: one event per non-blank line"),
         Format::Csv => {
             if let Some(recs) = csv_records(data) {
                 assert_eq!(n.events(), recs, "CSV: one event per record after the header");
@@ -360,6 +362,11 @@ pub fn input_hubble(data: &[u8]) {
     read_both(Format::Hubble, data);
 }
 
+/// Target `input_vpcflow`.
+pub fn input_vpcflow(data: &[u8]) {
+    read_both(Format::Vpcflow, data);
+}
+
 /// Target `input_detect`: the format detection of `Input` (no extension),
 /// then that format's reader.
 pub fn input_detect(data: &[u8]) {
@@ -372,12 +379,13 @@ pub fn input_detect(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// Every target by name, for the corpus replay.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("peer", peer),
     ("cidr", cidr),
     ("input_csv", input_csv),
     ("input_jsonl", input_jsonl),
     ("input_otlp", input_otlp),
     ("input_hubble", input_hubble),
+    ("input_vpcflow", input_vpcflow),
     ("input_detect", input_detect),
 ];

@@ -16,6 +16,7 @@ pub mod jsonl;
 pub mod kubectl;
 pub(crate) mod lines;
 pub mod otlp;
+pub mod vpcflow;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -39,6 +40,8 @@ pub enum Format {
     Otlp,
     /// Hubble jsonpb flows (`{"flow":{...}}` per line).
     Hubble,
+    /// AWS VPC Flow Logs records (space-separated, with or without the header line).
+    Vpcflow,
 }
 
 impl fmt::Display for Format {
@@ -48,6 +51,7 @@ impl fmt::Display for Format {
             Format::Jsonl => "jsonl",
             Format::Otlp => "otlp",
             Format::Hubble => "hubble",
+            Format::Vpcflow => "vpcflow",
         })
     }
 }
@@ -283,6 +287,7 @@ impl Input {
             Format::Jsonl => jsonl::read(&mut r, &opts, sink),
             Format::Otlp => otlp::read(&mut r, &opts, sink),
             Format::Hubble => hubble::read(&mut r, &opts, sink),
+            Format::Vpcflow => vpcflow::read(&mut r, &opts, sink),
         };
         res.map(|()| format)
     }
@@ -304,7 +309,8 @@ impl<R: Read> Read for Counting<R> {
 
 /// Detect the format: extension first (`.csv`, `.jsonl`/`.ndjson`), then the
 /// first bytes (`resourceSpans` → OTLP, `"flow"` → Hubble, `{` → JSON lines,
-/// anything else → CSV).
+/// a VPC flow log header (`version account-id ... srcaddr dstaddr ...`) →
+/// VPC flow log, anything else → CSV).
 pub fn detect(path: &Path, r: &mut dyn BufRead) -> std::io::Result<Format> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if ext.as_deref() == Some("csv") {
@@ -321,6 +327,9 @@ pub fn detect(path: &Path, r: &mut dyn BufRead) -> std::io::Result<Format> {
             return Ok(Format::Hubble);
         }
         return Ok(Format::Jsonl);
+    }
+    if vpcflow::is_header(t.lines().next().unwrap_or("")) {
+        return Ok(Format::Vpcflow);
     }
     Ok(match ext.as_deref() {
         Some("jsonl") | Some("ndjson") => Format::Jsonl,
@@ -594,6 +603,8 @@ mod tests {
         assert_eq!(det("a", "timestamp,src\n"), Format::Csv);
         assert_eq!(det("a.json", "{\"resourceSpans\":[]}"), Format::Otlp);
         assert_eq!(det("a.json", "{\"flow\":{\"time\":1}}"), Format::Hubble);
+        assert_eq!(det("flows.log", "version account-id interface-id srcaddr dstaddr srcport\n2 1 eni-1 10.0.0.1 10.0.0.2 1\n"), Format::Vpcflow);
+        assert_eq!(det("x", "srcaddr,dstaddr\n"), Format::Csv);
         assert_eq!(det("a.json", "{\"src\":\"x\"}"), Format::Jsonl);
         assert_eq!(det("a.jsonl", ""), Format::Jsonl);
     }

@@ -1,0 +1,318 @@
+//! AWS VPC Flow Logs input: the space-separated text records a flow log
+//! delivers to S3 (a header line naming the fields, then one record per
+//! line), or the same records without the header (CloudWatch Logs exports
+//! of the default format).
+//!
+//! Owns: turning a flow record into a canonical row. Leaves the rule to
+//! `crate::rule` and the default cluster and no-peer check to
+//! [`ReadOpts::finish`]. Invariant: one event per non-blank line, the header
+//! included (a `Skip("header")`).
+//!
+//! Fields. The header names them (`version account-id interface-id srcaddr
+//! dstaddr srcport dstport protocol packets bytes start end action
+//! log-status` is the default, version 2 format; custom formats name any
+//! subset in any order, and must have `dstaddr`). Without a header the
+//! default format is assumed. A value of `-` means the field does not apply.
+//!
+//! Records. `log-status` NODATA (no traffic in the window) or SKIPDATA
+//! (records the service dropped) carries no addresses: `Skip("no flow
+//! data")`. A record with another number of fields than the header, or a
+//! `start` or port that is not a number, is a reject naming the field.
+//!
+//! Mapping. A flow log knows no cluster and no service: cluster = empty
+//! (`--cluster` applies); src = `pkt-srcaddr` when the log has it (the pod
+//! behind a node's ENI), else `srcaddr`; dest_ip = `pkt-dstaddr`, else
+//! `dstaddr`; dest = that address with `:dstport` (`[v6]:port`), or empty
+//! when there is no port (ICMP), so each destination port is an edge of its
+//! own; protocol = the IANA name of `protocol` (`TCP`, `UDP`, `ICMP`,
+//! `ICMPv6`, `SCTP`, else the number); timestamp = `start` (Unix seconds);
+//! duration = 0 (`end - start` is the capture window, not a call's
+//! duration); is_error = `action` REJECT. Both directions of a connection
+//! are records of their own and are counted as flows from their `srcaddr`:
+//! the log says nothing about who called.
+
+use std::borrow::Cow;
+use std::io::BufRead;
+use std::net::IpAddr;
+
+use super::{for_each_line, Event, ReadOpts, Reject, Sink, SpanRef};
+use crate::error::{Error, Result};
+
+/// The fields of the default (version 2) format, in order.
+pub const DEFAULT_FIELDS: [&str; 14] = [
+    "version",
+    "account-id",
+    "interface-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status",
+];
+
+/// Whether a first line is a flow log header: space-separated field names
+/// (lowercase letters and `-`), `srcaddr` or `dstaddr` among them.
+pub fn is_header(line: &str) -> bool {
+    let mut addr = false;
+    for w in line.split_ascii_whitespace() {
+        if !w.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+            return false;
+        }
+        addr |= w == "srcaddr" || w == "dstaddr";
+    }
+    addr
+}
+
+/// Where each field the reader uses is, in a record's fields.
+#[derive(Debug, Clone)]
+struct Layout {
+    count: usize,
+    srcaddr: Option<usize>,
+    dstaddr: usize,
+    pkt_srcaddr: Option<usize>,
+    pkt_dstaddr: Option<usize>,
+    dstport: Option<usize>,
+    protocol: Option<usize>,
+    start: Option<usize>,
+    action: Option<usize>,
+    log_status: Option<usize>,
+}
+
+impl Layout {
+    fn new<'f>(fields: impl IntoIterator<Item = &'f str>) -> std::result::Result<Layout, String> {
+        let names: Vec<&str> = fields.into_iter().collect();
+        let at = |n: &str| names.iter().position(|&f| f == n);
+        let dstaddr = at("dstaddr").ok_or_else(|| "the header names no dstaddr field".to_string())?;
+        Ok(Layout {
+            count: names.len(),
+            srcaddr: at("srcaddr"),
+            dstaddr,
+            pkt_srcaddr: at("pkt-srcaddr"),
+            pkt_dstaddr: at("pkt-dstaddr"),
+            dstport: at("dstport"),
+            protocol: at("protocol"),
+            start: at("start"),
+            action: at("action"),
+            log_status: at("log-status"),
+        })
+    }
+}
+
+/// The IANA name of an IP protocol number, as Hubble names L4 protocols.
+fn protocol_name(n: &str) -> &str {
+    match n {
+        "1" => "ICMP",
+        "6" => "TCP",
+        "17" => "UDP",
+        "58" => "ICMPv6",
+        "132" => "SCTP",
+        _ => n,
+    }
+}
+
+/// A field's value, `None` for `-` or a field the log does not have.
+fn value<'a>(fields: &[&'a str], i: Option<usize>) -> Option<&'a str> {
+    i.map(|i| fields[i]).filter(|v| *v != "-")
+}
+
+/// Read VPC flow log records; see the module docs.
+pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
+    // The header's layout, or why it cannot be used (then every record is a reject).
+    let mut layout: Option<std::result::Result<Layout, String>> = None;
+    let mut dest_buf = String::new();
+    for_each_line(r, |line, bytes| {
+        let bytes = if line == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes) } else { bytes };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(bytes) });
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return sink(reject("utf8", format!("invalid UTF-8 at byte {}", e.valid_up_to()))),
+        };
+        if layout.is_none() && is_header(text) {
+            let l = Layout::new(text.split_ascii_whitespace());
+            let event = match &l {
+                Ok(_) => Event::Skip("header"),
+                Err(m) => reject("vpcflow", m.clone()),
+            };
+            layout = Some(l);
+            return sink(event);
+        }
+        let l = match layout.get_or_insert_with(|| Layout::new(DEFAULT_FIELDS)) {
+            Ok(l) => l,
+            Err(m) => return sink(reject("vpcflow", format!("{m} (line 1)"))),
+        };
+        let fields: Vec<&str> = text.split_ascii_whitespace().collect();
+        if fields.len() != l.count {
+            return sink(reject("vpcflow", format!("expected {} fields as in the header, found {}", l.count, fields.len())));
+        }
+        if matches!(value(&fields, l.log_status), Some("NODATA" | "SKIPDATA")) {
+            return sink(Event::Skip("no flow data"));
+        }
+        let (timestamp, timestamp_ns) = match value(&fields, l.start) {
+            None => ("", 0),
+            Some(s) => match s.parse::<i64>().ok().and_then(|t| t.checked_mul(1_000_000_000)) {
+                Some(ns) => (s, ns),
+                None => return sink(reject("timestamp", format!("field start: {s:?} is not a Unix time in seconds"))),
+            },
+        };
+        let dest_ip = value(&fields, l.pkt_dstaddr).or(value(&fields, Some(l.dstaddr))).unwrap_or("");
+        let src = value(&fields, l.pkt_srcaddr).or(value(&fields, l.srcaddr)).unwrap_or("");
+        dest_buf.clear();
+        if let Some(p) = value(&fields, l.dstport) {
+            if p.parse::<u16>().is_err() {
+                return sink(reject("port", format!("field dstport: {p:?} is not a port number")));
+            }
+            if p != "0" && !dest_ip.is_empty() {
+                match dest_ip.parse::<IpAddr>() {
+                    Ok(IpAddr::V6(_)) => dest_buf.push_str(&format!("[{dest_ip}]:{p}")),
+                    _ => dest_buf.push_str(&format!("{dest_ip}:{p}")),
+                }
+            }
+        }
+        let row = SpanRef {
+            line,
+            timestamp,
+            timestamp_ns,
+            cluster: "",
+            src,
+            dest: &dest_buf,
+            dest_ip,
+            protocol: value(&fields, l.protocol).map_or("", protocol_name),
+            duration_ns: 0,
+            is_error: value(&fields, l.action) == Some("REJECT"),
+        };
+        match opts.finish(row) {
+            Ok(row) => sink(Event::Row(row)),
+            Err((class, m)) => sink(reject(class, m)),
+        }
+    })
+    .map_err(|e| Error::io(&opts.name, e))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::SpanRow;
+
+    /// (rows, rejects as "line class: reason", skips).
+    fn run(text: &str, cluster: Option<&str>) -> (Vec<SpanRow>, Vec<String>, Vec<&'static str>) {
+        let opts = ReadOpts { name: "t".into(), default_cluster: cluster.map(str::to_string) };
+        let (mut rows, mut rejects, mut skips) = (Vec::new(), Vec::new(), Vec::new());
+        let mut sink = |e: Event<'_>| {
+            match e {
+                Event::Row(r) => rows.push(r.to_owned_row()),
+                Event::Reject(r) => rejects.push(format!("{} {}: {}", r.line, r.class, r.reason)),
+                Event::Skip(s) => skips.push(s),
+            }
+            Ok(())
+        };
+        read(&mut text.as_bytes(), &opts, &mut sink).unwrap();
+        (rows, rejects, skips)
+    }
+
+    const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+
+    #[test]
+    fn default_format_with_header() {
+        let text = format!(
+            "{HEADER}\n\
+             2 123456789012 eni-0a 10.26.1.153 3.239.232.29 60220 443 6 48 21869 1669842701 1669842702 ACCEPT OK\n\
+             2 123456789012 eni-0a 10.26.0.9 10.26.4.139 0 0 1 1 84 1669842701 1669842702 REJECT OK\n\
+             2 123456789012 eni-0a - - - - - - - 1669842701 1669842702 - NODATA\n"
+        );
+        let (rows, rejects, skips) = run(&text, Some("prod"));
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(skips, ["header", "no flow data"]);
+        let got: Vec<_> = rows.iter().map(|r| (r.line, r.src.as_str(), r.dest.as_str(), r.dest_ip.as_str(), r.protocol.as_str(), r.is_error)).collect();
+        assert_eq!(
+            got,
+            [(2, "10.26.1.153", "3.239.232.29:443", "3.239.232.29", "TCP", false), (3, "10.26.0.9", "", "10.26.4.139", "ICMP", true)]
+        );
+        assert_eq!(rows[0].timestamp_ns, 1_669_842_701_000_000_000);
+        assert_eq!(rows[0].cluster, "prod");
+        assert_eq!(rows[0].duration_ns, 0);
+    }
+
+    #[test]
+    fn custom_fields_in_any_order_and_pkt_addresses() {
+        let text = "pkt-dstaddr dstaddr dstport pkt-srcaddr srcaddr protocol start action\n\
+                    10.1.2.3 172.31.0.9 5432 10.1.9.9 172.31.0.8 6 100 ACCEPT\n\
+                    - fd00::1 53 - fd00::2 17 100 ACCEPT\n";
+        let (rows, rejects, _) = run(text, Some("c"));
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!((rows[0].src.as_str(), rows[0].dest.as_str(), rows[0].dest_ip.as_str()), ("10.1.9.9", "10.1.2.3:5432", "10.1.2.3"));
+        assert_eq!((rows[1].src.as_str(), rows[1].dest.as_str(), rows[1].protocol.as_str()), ("fd00::2", "[fd00::1]:53", "UDP"));
+    }
+
+    #[test]
+    fn without_header_the_default_format() {
+        let (rows, rejects, skips) = run("2 1 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n", Some("c"));
+        assert!(rejects.is_empty() && skips.is_empty());
+        assert_eq!(rows[0].dest, "172.31.16.21:22");
+        assert_eq!(rows[0].line, 1);
+    }
+
+    #[test]
+    fn bad_records_are_rejects_naming_the_field() {
+        let text = format!(
+            "{HEADER}\n\
+             2 1 eni-1 10.0.0.1 10.0.0.2 1 80 6 1 1 1669842701 1669842702 ACCEPT\n\
+             2 1 eni-1 10.0.0.1 10.0.0.2 1 80 6 1 1 yesterday 1669842702 ACCEPT OK\n\
+             2 1 eni-1 10.0.0.1 10.0.0.2 1 99999 6 1 1 1669842701 1669842702 ACCEPT OK\n\
+             2 1 eni-1 10.0.0.1 - 1 - 6 1 1 1669842701 1669842702 ACCEPT OK\n"
+        );
+        let (rows, rejects, _) = run(&text, Some("c"));
+        assert!(rows.is_empty());
+        assert_eq!(
+            rejects,
+            [
+                "2 vpcflow: expected 14 fields as in the header, found 13",
+                "3 timestamp: field start: \"yesterday\" is not a Unix time in seconds",
+                "4 port: field dstport: \"99999\" is not a port number",
+                "5 peer: no peer: dest and dest_ip are both empty",
+            ]
+        );
+        let (_, rejects, _) = run("srcaddr version\n1 2\n", Some("c"));
+        assert_eq!(rejects, ["1 vpcflow: the header names no dstaddr field", "2 vpcflow: the header names no dstaddr field (line 1)"]);
+        let (rows, rejects, _) = run(&format!("{HEADER}\n2 1 eni-1 10.0.0.1 10.0.0.2 1 80 6 1 1 1669842701 1669842702 ACCEPT OK\n"), None);
+        assert!(rows.is_empty() && rejects[0].starts_with("2 cluster: no cluster"), "{rejects:?}");
+    }
+
+    #[test]
+    fn headers() {
+        assert!(is_header(HEADER));
+        assert!(is_header("srcaddr dstaddr"));
+        assert!(is_header("srcaddr version"));
+        assert!(!is_header("2 1 eni-1 10.0.0.1 10.0.0.2"));
+        assert!(!is_header("timestamp,src,dest"));
+        assert!(!is_header("version account-id"));
+    }
+
+    /// The public flow logs in ../shared (skipped when absent).
+    #[test]
+    fn shared_fixtures() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/external/");
+        for (rel, rows_want, first) in [
+            ("otel-collector-contrib-vpcflow/valid_vpc_flow_log_multi.log", 2, ("172.31.16.139", "172.31.16.21:22", "TCP", false)),
+            ("grafana-loki/vpcflowlog.log", 3, ("10.26.1.153", "3.239.232.29:443", "TCP", false)),
+        ] {
+            let Ok(text) = std::fs::read_to_string(format!("{dir}{rel}")) else {
+                eprintln!("skipped: ../shared/fixtures/external/{rel} is absent");
+                continue;
+            };
+            let (rows, rejects, skips) = run(&text, Some("vpc"));
+            assert!(rejects.is_empty(), "{rel}: {rejects:?}");
+            assert_eq!((rows.len(), skips.as_slice()), (rows_want, &["header"][..]), "{rel}");
+            let r = &rows[0];
+            assert_eq!((r.src.as_str(), r.dest.as_str(), r.protocol.as_str(), r.is_error), first, "{rel}");
+        }
+    }
+}
