@@ -168,6 +168,12 @@ pub fn run(args: Args) -> Result<()> {
     for s in &ex.skipped {
         Messages::say(format!("skipped {s}"));
     }
+    // The records have no place for it; push takes it (`push --cluster-domain`).
+    for (d, from) in &ex.cluster_domains {
+        if crate::rule::normalize_cluster_domain(d).ok().as_deref() != Some(crate::rule::DEFAULT_CLUSTER_DOMAIN) {
+            Messages::say(format!("cluster domain {d:?} ({from}): push with --cluster-domain {d} so that names under it count as services"));
+        }
+    }
 
     let cluster = cluster_name(&args, &ex, context.as_deref(), !args.from.is_empty())?;
 

@@ -59,6 +59,8 @@ pub struct Extracted {
     pub found: Vec<Found>,
     /// Cluster-name hints: (name, where it was read).
     pub cluster_names: Vec<(String, String)>,
+    /// Cluster DNS domains named by the objects: (domain, where it was read).
+    pub cluster_domains: Vec<(String, String)>,
     /// Ranges deliberately not used, each with the reason.
     pub skipped: Vec<String>,
     /// Values that could not be used (not a CIDR, not an address, bad YAML).
@@ -199,6 +201,9 @@ impl Extracted {
                 self.add_list(t, s, &format!("{cm} networking.{field}"));
             }
         }
+        if let Some(d) = str_at(&cc, &["networking", "dnsDomain"]).filter(|d| !d.trim().is_empty()) {
+            self.cluster_domains.push((d.trim().to_string(), format!("{cm} networking.dnsDomain")));
+        }
     }
 
     fn cilium_config(&mut self, obj: &Value) {
@@ -309,6 +314,7 @@ mod tests {
                 "service_cidr fd00:10:96::/112 configmap/kube-system/kubeadm-config networking.serviceSubnet",
             ]
         );
+        assert_eq!(ex.cluster_domains, [("cluster.local".to_string(), "configmap/kube-system/kubeadm-config networking.dnsDomain".to_string())]);
         let bad = run(&[json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kubeadm-config"},
             "data":{"ClusterConfiguration":"networking: [unclosed"}})]);
         assert!(bad.found.is_empty());
