@@ -14,12 +14,12 @@ use std::time::Instant;
 
 use crate::cidr::{load_cidr_config, CidrConfig};
 use crate::clickhouse::{runtime, Ch};
-use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
+use crate::cmd::{ChArgs, DomainArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{EdgeAggregator, EdgeKeyRef, RowKey, RowMemo};
 use crate::error::{Error, Result};
 use crate::input::{display_dest, Event, Format, Input, SPAN_COLUMNS};
 use crate::output::{self, opt_cell, Cell, OutputFormat, Rejects, RowWriter};
-use crate::rule::{Classifier, Verdict, DEFAULT_CLUSTER_DOMAIN};
+use crate::rule::{Classifier, Verdict};
 
 /// Classify addresses, or whole trace dumps into edges, offline.
 ///
@@ -43,9 +43,9 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
 
-    /// Kubernetes cluster domain: names under it are services. With --clickhouse, a cluster's own domain (netmap push --cluster-domain) wins.
-    #[arg(long, value_name = "DOMAIN", default_value = DEFAULT_CLUSTER_DOMAIN)]
-    pub cluster_domain: String,
+    /// Cluster domains.
+    #[command(flatten)]
+    pub domains: DomainArgs,
 
     /// Print, per address, each check in order and why it did or did not match.
     #[arg(long, conflicts_with = "input")]
@@ -104,7 +104,7 @@ impl Args {
 /// use them).
 fn load_classifier(args: &Args) -> Result<Classifier> {
     match &args.cidrs {
-        Some(p) => Ok(Classifier::new(load_cidr_config(p)?, &args.cluster_domain)),
+        Some(p) => args.domains.classifier(load_cidr_config(p)?, Vec::new()),
         None => {
             let ch = Ch::new(&args.ch.config()?)?;
             let (records, domains) = runtime()?.block_on(async {
@@ -117,7 +117,7 @@ fn load_classifier(args: &Args) -> Result<Classifier> {
                 };
                 Ok::<_, crate::error::Error>((records, domains))
             })?;
-            Ok(Classifier::new(CidrConfig::from_records(&records), &args.cluster_domain).with_cluster_domains(domains))
+            args.domains.classifier(CidrConfig::from_records(&records), domains.into_iter().collect())
         }
     }
 }

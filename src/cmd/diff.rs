@@ -13,13 +13,13 @@ use std::path::PathBuf;
 
 use crate::cidr::load_cidr_config;
 use crate::clickhouse::{runtime, Ch};
-use crate::cmd::{ChArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
+use crate::cmd::{ChArgs, DomainArgs, GraphArgs, Messages, OutputArgs, EXIT_STATUS};
 use crate::edges::{read_edge_file, Counts, Edge, EdgeAggregator, EdgeKey, EdgeKeyRef};
 use crate::graph::{self, Mark};
 use crate::error::{display_path, Error, Result};
 use crate::input::{Event, Format, Input};
 use crate::output::{self, Cell, RowWriter};
-use crate::rule::{Classifier, Kind, DEFAULT_CLUSTER_DOMAIN};
+use crate::rule::{Classifier, Kind};
 
 /// Compare two edge sets (files or ClickHouse), or one dump under two CIDR sets.
 ///
@@ -53,9 +53,9 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
 
-    /// Kubernetes cluster domain (with --input).
-    #[arg(long, value_name = "DOMAIN", default_value = DEFAULT_CLUSTER_DOMAIN)]
-    pub cluster_domain: String,
+    /// Cluster domains (with --cidrs).
+    #[command(flatten)]
+    pub domains: DomainArgs,
 
     /// Compare kinds only; ignore calls/errors/durations.
     #[arg(long)]
@@ -286,7 +286,7 @@ pub fn run(args: Args) -> Result<()> {
             return Err(Error::Usage(format!("--cidrs takes exactly two files (OLD then NEW), {} given", args.cidrs.len())));
         }
         let load = |p: &PathBuf| -> Result<Classifier> {
-            Ok(Classifier::new(load_cidr_config(p)?, &args.cluster_domain))
+            args.domains.classifier(load_cidr_config(p)?, Vec::new())
         };
         let (old, new) = (load(&args.cidrs[0])?, load(&args.cidrs[1])?);
         let input = args.input.clone().expect("clap: --cidrs requires --input");

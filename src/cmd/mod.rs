@@ -101,6 +101,44 @@ impl GraphArgs {
     }
 }
 
+/// `--cluster-domain`, shared by the commands that run the rule offline
+/// (`classify`, `diff --cidrs`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DomainArgs {
+    /// Kubernetes cluster domain: names under it are services. `CLUSTER=DOMAIN` sets one cluster's (repeatable); with classify --clickhouse, a cluster's domain stored by push --cluster-domain beats DOMAIN, and CLUSTER=DOMAIN beats both.
+    #[arg(long = "cluster-domain", value_name = "[CLUSTER=]DOMAIN", default_value = crate::rule::DEFAULT_CLUSTER_DOMAIN)]
+    pub values: Vec<String>,
+}
+
+impl DomainArgs {
+    /// The default domain and the per-cluster ones, each normalised
+    /// ([`crate::rule::normalize_cluster_domain`]); a usage error names a bad value.
+    pub fn parse(&self) -> Result<(String, Vec<(String, String)>)> {
+        let mut default = crate::rule::DEFAULT_CLUSTER_DOMAIN.to_string();
+        let mut per_cluster = Vec::new();
+        for v in &self.values {
+            let (cluster, domain) = match v.rsplit_once('=') {
+                Some((c, d)) => (Some(c), d),
+                None => (None, v.as_str()),
+            };
+            let d = crate::rule::normalize_cluster_domain(domain)
+                .map_err(|m| crate::error::Error::Usage(format!("--cluster-domain {v:?}: {m}")))?;
+            match cluster {
+                Some(c) => per_cluster.push((c.to_string(), d)),
+                None => default = d,
+            }
+        }
+        Ok((default, per_cluster))
+    }
+
+    /// The rule over `config` with these domains; `stored` (cluster → domain, from
+    /// ClickHouse) sits between the default and the `CLUSTER=DOMAIN` values.
+    pub fn classifier(&self, config: crate::cidr::CidrConfig, stored: Vec<(String, String)>) -> Result<crate::rule::Classifier> {
+        let (default, per_cluster) = self.parse()?;
+        Ok(crate::rule::Classifier::new(config, &default).with_cluster_domains(stored).with_cluster_domains(per_cluster))
+    }
+}
+
 /// How to reach ClickHouse; flattened into every ClickHouse subcommand.
 /// The password comes only from `CLICKHOUSE_PASSWORD` (never a flag, never printed).
 #[derive(Debug, Clone, clap::Args)]
