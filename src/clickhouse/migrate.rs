@@ -49,6 +49,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0018_classify_per_peer.sql", include_str!("../../sql/0018_classify_per_peer.sql")),
     ("0019_cluster_domains.sql", include_str!("../../sql/0019_cluster_domains.sql")),
     ("0020_classify_cluster_domain.sql", include_str!("../../sql/0020_classify_cluster_domain.sql")),
+    ("0021_classify_address_forms.sql", include_str!("../../sql/0021_classify_address_forms.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).
