@@ -808,3 +808,49 @@ fn parity_cluster_domains() {
     assert_eq!(db.count("SELECT count() FROM network_raw WHERE src = 'after' AND kind = 'world' AND hint = 'hostname'"), 1);
     assert_eq!(kind("a", "db.ns.svc.cluster.local"), "service");
 }
+
+/// sql/0021's addr_text / addr_family state 0007's ip_text / ip_family with
+/// other functions: on tens of thousands of strings built from the pieces
+/// of the address forms (brackets, `%`, `:`, ports around 65535, digits,
+/// addresses, newlines, spaces), both give the same text and family.
+#[test]
+fn address_forms_equal_0007() {
+    let Some(db) = Db::fresh("forms") else { return };
+    db.apply_schema(&[]);
+    let atoms = [
+        "[", "]", "%", ":", "::", "1", "0", "65535", "65536", "99999", "00080", "80", "fe80", "::1", "1.2.3.4", "10.0.0.1",
+        "256.1.1.1", "a", "eth0", ".", "\n", " ", "ffff", "::ffff:1.2.3.4", "x", "%%", "]:", "[:", "0000", "123456", "é",
+    ];
+    let mut r = Rng::new(0x666f_726d_73);
+    let mut strs: Vec<String> = (0..40_000).map(|_| (0..1 + r.below(6)).map(|_| *r.pick(&atoms)).collect()).collect();
+    strs.extend(PEERS.iter().flat_map(|(d, ip)| [d.to_string(), ip.to_string()]));
+    db.exec("CREATE TABLE forms_input (s String) ENGINE = Memory");
+    db.rt
+        .block_on(async {
+            let mut ins = db.ch.client().insert::<OneString>("forms_input").await?;
+            for s in &strs {
+                ins.write(&OneString { s: s.clone() }).await?;
+            }
+            ins.end().await
+        })
+        .unwrap();
+    let f = |name: &str| format!("{}_{name}", db.name);
+    let bad = db.count(&format!(
+        "SELECT count() FROM forms_input WHERE {}(s) != {}(s) OR {}(s) != {}(s)",
+        f("addr_text"),
+        f("ip_text"),
+        f("addr_family"),
+        f("ip_family")
+    ));
+    assert_eq!(bad, 0, "addr_text/addr_family differ from 0007 on {bad} strings");
+    // The set reaches every form (else agreement would prove little).
+    for fam in ["6", "4", "a"] {
+        let n = db.count(&format!("SELECT count() FROM forms_input WHERE {}(s) = '{fam}' AND {}(s) != ''", f("addr_family"), f("addr_text")));
+        assert!(n > 100, "family {fam}: only {n} strings with a text");
+    }
+}
+
+#[derive(clickhouse::Row, Serialize)]
+struct OneString {
+    s: String,
+}
