@@ -58,14 +58,12 @@ struct Row<'a> {
 /// Read canonical JSON lines from `r`.
 pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
     for_each_line(r, |line, bytes| {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(bytes) });
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => return sink(reject("utf8", format!("invalid UTF-8 at byte {}", e.valid_up_to()))),
+        let text = match super::line_text(line, bytes, false) {
+            None => return Ok(()),
+            Some(Ok(t)) => t,
+            Some(Err(rej)) => return sink(Event::Reject(rej)),
         };
+        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(text.as_bytes()) });
         let row: Row<'_> = match serde_json::from_str(text) {
             Ok(r) => r,
             Err(e) => return sink(reject("json", format!("invalid JSON: {e}"))),
@@ -102,10 +100,7 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
             duration_ns,
             is_error,
         };
-        match opts.finish(row) {
-            Ok(row) => sink(Event::Row(row)),
-            Err((class, reason)) => sink(reject(class, reason)),
-        }
+        sink(opts.event(row, text.as_bytes()))
     })
     .map_err(|e| Error::io(&opts.name, e))?
 }

@@ -223,6 +223,33 @@ impl ReadOpts {
     }
 }
 
+impl ReadOpts {
+    /// The event for a row a line-oriented reader built from the line `raw`:
+    /// the row after [`ReadOpts::finish`], or the reject it gives.
+    pub fn event<'a>(&'a self, row: SpanRef<'a>, raw: &'a [u8]) -> Event<'a> {
+        match self.finish(row) {
+            Ok(row) => Event::Row(row),
+            Err((class, reason)) => Event::Reject(Reject { line: row.line, class, reason, raw: Cow::Borrowed(raw) }),
+        }
+    }
+}
+
+/// The first steps of the line-oriented readers (JSON lines, Hubble, VPC flow
+/// logs): a UTF-8 BOM dropped from line 1 when `bom`, a blank line skipped
+/// (`None`), the text checked as UTF-8 (else a reject naming the byte).
+pub(crate) fn line_text(line: u64, bytes: &[u8], bom: bool) -> Option<std::result::Result<&str, Reject<'_>>> {
+    let bytes = if bom && line == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes) } else { bytes };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    Some(std::str::from_utf8(bytes).map_err(|e| Reject {
+        line,
+        class: "utf8",
+        reason: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        raw: Cow::Borrowed(bytes),
+    }))
+}
+
 /// An input named on the command line: a path or `-` for stdin.
 #[derive(Debug, Clone)]
 pub struct Input {

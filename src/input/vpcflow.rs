@@ -127,15 +127,12 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
     let mut layout: Option<std::result::Result<Layout, String>> = None;
     let mut dest_buf = String::new();
     for_each_line(r, |line, bytes| {
-        let bytes = if line == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes) } else { bytes };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(bytes) });
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => return sink(reject("utf8", format!("invalid UTF-8 at byte {}", e.valid_up_to()))),
+        let text = match super::line_text(line, bytes, true) {
+            None => return Ok(()),
+            Some(Ok(t)) => t,
+            Some(Err(rej)) => return sink(Event::Reject(rej)),
         };
+        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(text.as_bytes()) });
         if layout.is_none() && is_header(text) {
             let l = Layout::new(text.split_ascii_whitespace());
             let event = match &l {
@@ -189,10 +186,7 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
             duration_ns: 0,
             is_error: value(&fields, l.action) == Some("REJECT"),
         };
-        match opts.finish(row) {
-            Ok(row) => sink(Event::Row(row)),
-            Err((class, m)) => sink(reject(class, m)),
-        }
+        sink(opts.event(row, text.as_bytes()))
     })
     .map_err(|e| Error::io(&opts.name, e))?
 }
