@@ -319,7 +319,7 @@ pub fn read(format: Format, data: &[u8], default_cluster: Option<&str>) -> Optio
         return None;
     }
     match format {
-        Format::Jsonl => assert_eq!(n.events(), nonblank_lines(data, false), "JSON lines: one event per non-blank line"),
+        Format::Jsonl => assert_eq!(n.events(), nonblank_lines(data, true), "JSON lines: one event per non-blank line"),
         Format::Hubble => assert_eq!(n.events(), nonblank_lines(data, true), "Hubble: one event per non-blank line"),
         Format::Vpcflow => assert_eq!(n.events(), nonblank_lines(data, true), "VPC flow log: one event per non-blank line"),
         Format::Csv => {

@@ -58,7 +58,7 @@ struct Row<'a> {
 /// Read canonical JSON lines from `r`.
 pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
     for_each_line(r, |line, bytes| {
-        let text = match super::line_text(line, bytes, false) {
+        let text = match super::line_text(line, bytes, true) {
             None => return Ok(()),
             Some(Ok(t)) => t,
             Some(Err(rej)) => return sink(Event::Reject(rej)),
@@ -103,4 +103,19 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
         sink(opts.event(row, text.as_bytes()))
     })
     .map_err(|e| Error::io(&opts.name, e))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::testing::{collect, Got};
+
+    #[test]
+    fn a_bom_on_line_1_is_not_part_of_the_record() {
+        let input = b"\xef\xbb\xbf{\"k8s_cluster_name\":\"c\",\"src\":\"a\",\"dest\":\"redis\"}\n\xef\xbb\xbf{}\n";
+        let got = collect(read, input, "x.jsonl", None);
+        assert!(matches!(&got[0], Got::Row(r) if r.dest == "redis" && r.line == 1), "{got:?}");
+        // Only on line 1: elsewhere the bytes are the record's, and not JSON.
+        assert!(matches!(&got[1], Got::Reject { line: 2, class: "json", .. }), "{got:?}");
+    }
 }
