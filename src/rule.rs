@@ -16,11 +16,11 @@
 //! Owns: peer parsing, `Kind`, `Hint`, `Verdict`, `explain`. Leaves the
 //! prefix tables to `cidr.rs`. Never allocates on the IP path.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use hashbrown::HashMap;
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -368,9 +368,14 @@ pub struct Classifier {
 }
 
 /// A cluster domain as the rule compares it: trimmed, without a trailing
-/// dot, lowercase; an error message when that is not a DNS name.
+/// dot, lowercase.
+fn domain_key(domain: &str) -> String {
+    domain.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// [`domain_key`], or an error message when that is not a DNS name.
 pub fn normalize_cluster_domain(domain: &str) -> std::result::Result<String, String> {
-    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let d = domain_key(domain);
     if is_dns_name(&d) {
         Ok(d)
     } else {
@@ -381,8 +386,7 @@ pub fn normalize_cluster_domain(domain: &str) -> std::result::Result<String, Str
 impl Classifier {
     /// A classifier over `config`; `cluster_domain` like `cluster.local`.
     pub fn new(config: CidrConfig, cluster_domain: &str) -> Classifier {
-        let d = cluster_domain.trim().trim_end_matches('.').to_ascii_lowercase();
-        Classifier { config, dot_domain: format!(".{d}"), dot_domains: HashMap::new() }
+        Classifier { config, dot_domain: format!(".{}", domain_key(cluster_domain)), dot_domains: HashMap::new() }
     }
 
     /// The same, with clusters that have a domain of their own (cluster →
@@ -390,8 +394,7 @@ impl Classifier {
     /// the domain given to [`Classifier::new`].
     pub fn with_cluster_domains(mut self, domains: impl IntoIterator<Item = (String, String)>) -> Classifier {
         for (cluster, d) in domains {
-            let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
-            self.dot_domains.insert(cluster, format!(".{d}"));
+            self.dot_domains.insert(cluster, format!(".{}", domain_key(&d)));
         }
         self
     }

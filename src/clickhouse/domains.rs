@@ -64,8 +64,8 @@ pub async fn current(ch: &Ch) -> Result<BTreeMap<String, String>> {
 }
 
 /// Set `domain` (already normalised: [`crate::rule::normalize_cluster_domain`])
-/// for every cluster in `clusters` whose domain differs (or, with `dry_run`,
-/// only say which would change), then reload the dictionary.
+/// for every cluster in `clusters` whose domain differs or was never stored
+/// (or, with `dry_run`, only say which would change), then reload the dictionary.
 pub async fn push(ch: &Ch, clusters: &[String], domain: &str, dry_run: bool) -> Result<Vec<DomainChange>> {
     let now = current(ch).await?;
     let changes: Vec<DomainChange> = clusters
