@@ -5,7 +5,9 @@
 -- 34.8 -> 26.7 ms per insert, execution 36.5 -> 45.7 ms (each
 -- replaceRegexpOne over ~14,000 peers costs 4-5 ms, whatever the pattern).
 -- Written as a migration would be (it replaces 0018's stages 2-6, keeping
--- stage 1 and stage 7); applied on top of netmap's schema.
+-- stage 1 and stage 7; since sql/0021 it drops 0021's stage 3 and 5 views
+-- too, and names its lookup view classify_lookup_mv, as 0021 took classify_key_mv);
+-- applied on top of netmap's schema.
 --
 -- ip_mark is 0007's ip_text + ip_family (same precedence) as one rewrite of
 -- a trimmed string: `[a]`, `[a]:port`, `[a%zone]`, `a%zone` -> \x01 a \x01
@@ -43,7 +45,7 @@ ENGINE = Null;
 --    no address: the host as a DNS name ('' when invalid); an address: the
 --    one dictionary lookup and the cluster's own winner in it. Writes into
 --    0018's stage 6 table, whose view (stage 7) gives the verdict.
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_key_mv ${on_cluster}
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_lookup_mv ${on_cluster}
 TO ${database}.classify_stage6
 AS SELECT
     k8s_cluster_name, raw_dest, raw_ip, spans,
@@ -101,8 +103,10 @@ FROM
 -- the rest of that chain and its Null tables.
 DROP VIEW IF EXISTS ${database}.classify_stage2_mv ${on_cluster} SYNC;
 DROP VIEW IF EXISTS ${database}.classify_stage3_mv ${on_cluster} SYNC;
+DROP VIEW IF EXISTS ${database}.classify_texts_mv ${on_cluster} SYNC;
 DROP VIEW IF EXISTS ${database}.classify_stage4_mv ${on_cluster} SYNC;
 DROP VIEW IF EXISTS ${database}.classify_stage5_mv ${on_cluster} SYNC;
+DROP VIEW IF EXISTS ${database}.classify_key_mv ${on_cluster} SYNC;
 DROP VIEW IF EXISTS ${database}.classify_stage6_mv ${on_cluster} SYNC;
 DROP TABLE IF EXISTS ${database}.classify_stage2 ${on_cluster} SYNC;
 DROP TABLE IF EXISTS ${database}.classify_stage3 ${on_cluster} SYNC;
