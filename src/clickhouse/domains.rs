@@ -46,9 +46,8 @@ pub async fn check_schema(ch: &Ch) -> Result<()> {
     ch.require_table("cluster_domains", "no table cluster_domains (sql/0019)").await
 }
 
-/// The domain set for each cluster that has one.
+/// The domain set for each cluster that has one (the table must exist: [`check_schema`]).
 pub async fn current(ch: &Ch) -> Result<BTreeMap<String, String>> {
-    check_schema(ch).await?;
     let rows: Vec<DomainRow> = ch
         .run(
             "reading cluster_domains",
@@ -63,7 +62,8 @@ pub async fn current(ch: &Ch) -> Result<BTreeMap<String, String>> {
     Ok(rows.into_iter().map(|r| (r.cluster_name, r.cluster_domain)).collect())
 }
 
-/// Set `domain` (already normalised: [`crate::rule::normalize_cluster_domain`])
+/// Set `domain` (already normalised: [`crate::rule::normalize_cluster_domain`];
+/// the table checked with [`check_schema`])
 /// for every cluster in `clusters` whose domain differs or was never stored
 /// (or, with `dry_run`, only say which would change), then reload the dictionary.
 pub async fn push(ch: &Ch, clusters: &[String], domain: &str, dry_run: bool) -> Result<Vec<DomainChange>> {
