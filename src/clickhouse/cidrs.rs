@@ -343,8 +343,7 @@ pub async fn refresh_trie(ch: &Ch) -> Result<(Option<u64>, usize)> {
         insert_rows(ch, "cidr_trie_versions", &[marker]).await?;
         built = Some(version);
     }
-    ch.exec("reloading the dictionary", &format!("SYSTEM RELOAD DICTIONARY {}.cidr_trie_dict", ch.database()))
-        .await?;
+    super::memo::reload_dictionaries(ch, &["cidr_trie_dict"]).await?;
     Ok((built, n))
 }
 

@@ -88,7 +88,6 @@ pub async fn push(ch: &Ch, clusters: &[String], domain: &str, dry_run: bool) -> 
     if !rows.is_empty() {
         insert_rows(ch, "cluster_domains", &rows).await?;
     }
-    ch.exec("reloading the dictionary", &format!("SYSTEM RELOAD DICTIONARY {}.cluster_domain_dict", ch.database()))
-        .await?;
+    super::memo::reload_dictionaries(ch, &["cluster_domain_dict"]).await?;
     Ok(changes)
 }

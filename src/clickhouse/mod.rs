@@ -7,7 +7,8 @@
 //! bootstrapping), and the mapping of every client failure to
 //! [`Error::ClickHouse`]: `clickhouse at URL: cause`, one line, never a
 //! password. Leaves migrations to [`migrate`], CIDR pushes to [`cidrs`],
-//! loading dumps to [`replay`] and reading the map to [`edges`]. Async on
+//! loading dumps to [`replay`], reading the map to [`edges`] and the verdict
+//! memo's generations to [`memo`]. Async on
 //! tokio; the command layer owns the runtime ([`runtime`]).
 //!
 //! Invariant: values never enter SQL text. Rows go through RowBinary
@@ -18,6 +19,7 @@
 pub mod cidrs;
 pub mod domains;
 pub mod edges;
+pub mod memo;
 pub mod migrate;
 pub mod replay;
 pub mod tls;

@@ -190,11 +190,9 @@ async fn refresh_dictionary(
         }
         Messages::say(format!("ran {} again with the current credentials", m.name));
     }
-    for dict in crate::clickhouse::DICTIONARIES {
-        if creates_dictionary(&todo, dict) {
-            ch.exec("reloading the dictionary", &format!("SYSTEM RELOAD DICTIONARY {}.{dict}", ch.database())).await?;
-        }
-    }
+    let dicts: Vec<&str> =
+        crate::clickhouse::DICTIONARIES.iter().copied().filter(|d| creates_dictionary(&todo, d)).collect();
+    crate::clickhouse::memo::reload_dictionaries(ch, &dicts).await?;
     Messages::say(format!("{where_}: dictionary credentials refreshed"));
     Ok(())
 }

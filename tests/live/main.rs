@@ -16,6 +16,7 @@
 mod faults;
 mod graph;
 mod kube;
+mod memo;
 mod parity;
 mod replay;
 mod security;
@@ -173,15 +174,15 @@ fn apply_schema_twice_and_check() {
     assert!(!db.exists());
     let o = db.netmap(&["apply-schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("applied 20 migration(s)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("applied 21 migration(s)"), "{}", stderr(&o));
     let o = db.netmap(&["apply-schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("nothing to apply (20 migrations applied)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing to apply (21 migrations applied)"), "{}", stderr(&o));
     let o = db.netmap(&["apply-schema", "--check"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The version table: a started and a done row per migration, done with checksum and duration.
-    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'started'"), 20);
-    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'done' AND length(checksum) = 96"), 20);
+    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'started'"), 21);
+    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'done' AND length(checksum) = 96"), 21);
     // The signoz migration is pending for --source signoz only.
     let o = db.netmap(&["apply-schema", "--check", "--source", "signoz"], None);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

@@ -1,0 +1,157 @@
+//! The verdict memo (sql/0022): a block whose peers are memoised gets, row for
+//! row, what the rule's views give; an entry is used only for its own peer,
+//! only while its generation is the current one (push, push --cluster-domain
+//! and apply-schema --refresh-dictionary start a new one), and never by an
+//! INSERT that carries a deduplication token, so a batch sent again is still
+//! stored once.
+
+use std::collections::BTreeSet;
+
+use netmap::clickhouse::memo;
+
+use crate::parity::{
+    cidr_csv, classifier, compare_rows, corpus, expected, expected_rows, fetch_raw, insert_spans, raw_rows_dedup,
+    span_rows,
+};
+use crate::Db;
+
+/// The rule's rows for a corpus, then the same peers again under other
+/// callers: the second block is all hits and equals the rule row for row.
+#[test]
+fn memo_hits_equal_the_rule_row_for_row() {
+    let Some(db) = Db::fresh("memo_hits") else {
+        return;
+    };
+    db.apply_schema(&[]);
+    db.push(&cidr_csv(), &[]);
+    let c = classifier();
+    let rows = span_rows(&corpus(1500));
+    insert_spans(&db, &rows).unwrap();
+    compare_rows(&expected_rows(&c, &rows), &raw_rows_dedup(&db));
+    // Every peer with a verdict was memoised, once.
+    let peers: BTreeSet<(&str, &str, &str)> = rows
+        .iter()
+        .filter(|r| expected(&c, &r.src, &r.k8s_cluster_name, &r.dest, &r.dest_ip).is_some())
+        .map(|r| (r.k8s_cluster_name.as_str(), r.dest.as_str(), r.dest_ip.as_str()))
+        .collect();
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), peers.len() as u64);
+
+    db.exec("TRUNCATE TABLE network_raw");
+    let again: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.src = format!("again-{}", r.src);
+            r.timestamp += 1_000_000_000_000;
+            r
+        })
+        .collect();
+    insert_spans(&db, &again).unwrap();
+    compare_rows(&expected_rows(&c, &again), &raw_rows_dedup(&db));
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), peers.len() as u64, "no peer classified again");
+}
+
+/// Insert one span from `src` to `dest_ip` in cluster prod; `settings` is
+/// an INSERT's SETTINGS clause or empty.
+fn span(db: &Db, src: &str, dest_ip: &str, settings: &str) {
+    db.exec(&format!(
+        "INSERT INTO spans (timestamp, k8s_cluster_name, src, dest, dest_ip) {settings} \
+         VALUES ('2024-05-01 12:00:00', 'prod', '{src}', '', '{dest_ip}')"
+    ));
+}
+
+/// (kind, matched_type, hint) of src's rows.
+fn verdicts(db: &Db, src: &str) -> Vec<(String, String, String)> {
+    fetch_raw(db, &format!("WHERE src = '{src}'")).into_iter().map(|r| (r.kind, r.matched_type, r.hint)).collect()
+}
+
+/// Store a made-up verdict (hint `poisoned`) for prod's peer `ip`: `h2` and
+/// `generation` as given, the right ones when `None`.
+fn poison(db: &Db, ip: &str, h2: Option<u64>, generation: Option<u64>) {
+    let g = generation.unwrap_or_else(|| db.rt.block_on(memo::generation(&db.ch)).unwrap());
+    let h2 = h2.map_or_else(|| format!("farmFingerprint64('prod', '', '{ip}')"), |h| h.to_string());
+    db.exec(&format!(
+        "INSERT INTO peer_memo SELECT cityHash64('prod', '', '{ip}'), ({h2}, {g}, 'world', '', '', 'poisoned')"
+    ));
+}
+
+fn poisoned() -> Vec<(String, String, String)> {
+    vec![("world".into(), String::new(), "poisoned".into())]
+}
+
+fn pod() -> Vec<(String, String, String)> {
+    vec![("pod".into(), "pod_cidr".into(), String::new())]
+}
+
+/// A planted entry shows which way a span went: the memo (the planted
+/// verdict) or the rule's views (the true one).
+#[test]
+fn memo_entries_are_used_only_while_current() {
+    let Some(db) = Db::fresh("memo_rules") else {
+        return;
+    };
+    db.apply_schema(&[]);
+    let cidrs = "cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n";
+    db.push(cidrs, &[]);
+    let g1 = db.rt.block_on(memo::generation(&db.ch)).unwrap();
+    assert!(g1 > 0, "a push starts a generation");
+
+    span(&db, "first", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "first"), pod());
+    // The entry is used: a planted verdict comes back.
+    poison(&db, "10.244.1.1", None, None);
+    span(&db, "hit", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "hit"), poisoned());
+    // Not by an INSERT with a deduplication token.
+    span(&db, "token", "10.244.1.1", "SETTINGS insert_deduplication_token = 'tok-1'");
+    assert_eq!(verdicts(&db, "token"), pod());
+    // Not for another peer whose first hash clashes (the second differs).
+    poison(&db, "10.244.1.1", Some(12345), None);
+    span(&db, "clash", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "clash"), pod());
+    // Not from an older generation.
+    poison(&db, "10.244.1.1", None, Some(g1 - 1));
+    span(&db, "old", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "old"), pod());
+
+    // A push of other CIDRs starts a new generation and empties the memo.
+    poison(&db, "10.244.1.1", None, None);
+    db.push("cluster_name,network_type,cidr_block\nprod,node_cidr,10.244.0.0/16\n", &[]);
+    let g2 = db.rt.block_on(memo::generation(&db.ch)).unwrap();
+    assert_eq!(g2, g1 + 1);
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 0);
+    span(&db, "pushed", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "pushed"), vec![("node".into(), "node_cidr".into(), String::new())]);
+    // So do a cluster domain and a dictionary refresh.
+    poison(&db, "10.244.1.1", None, None);
+    db.push(cidrs, &["--cluster-domain", "corp.internal"]);
+    span(&db, "domain", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "domain"), pod());
+    let g3 = db.rt.block_on(memo::generation(&db.ch)).unwrap();
+    assert!(g3 > g2);
+    poison(&db, "10.244.1.1", None, None);
+    db.apply_schema(&["--refresh-dictionary"]);
+    span(&db, "refreshed", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "refreshed"), pod());
+    assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), g3 + 1);
+}
+
+/// A batch sent again with its token is stored once, although the first
+/// attempt memoised its peers (the second would otherwise go the memo's way
+/// and its rows would carry another dependent-block token).
+#[test]
+fn a_batch_sent_again_with_its_token_is_stored_once() {
+    let Some(db) = Db::fresh("memo_retry") else {
+        return;
+    };
+    db.apply_schema(&[]);
+    db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
+    let settings =
+        "SETTINGS insert_deduplication_token = 'batch-1', deduplicate_blocks_in_dependent_materialized_views = 1";
+    span(&db, "a", "10.244.7.7", settings);
+    assert!(db.rt.block_on(memo::entries(&db.ch)).unwrap() > 0, "the first attempt memoised its peer");
+    span(&db, "a", "10.244.7.7", settings);
+    assert_eq!(db.count("SELECT count() FROM spans"), 1);
+    assert_eq!(db.count("SELECT count() FROM network_raw"), 1);
+    assert_eq!(db.count("SELECT sum(calls) FROM network_connections"), 1);
+}
