@@ -6,7 +6,9 @@
 -- replaceRegexpOne over ~14,000 peers costs 4-5 ms, whatever the pattern).
 -- Written as a migration would be (it replaces 0018's stages 2-6, keeping
 -- stage 1 and stage 7; since sql/0021 it drops 0021's stage 3 and 5 views
--- too, and names its lookup view classify_lookup_mv, as 0021 took classify_key_mv);
+-- too, and names its lookup view classify_lookup_mv, as 0021 took classify_key_mv;
+-- since sql/0022 it writes 0022's stage 6 table, with the memo's generation,
+-- and drops 0022's lookup view: the memo stays in front of it);
 -- applied on top of netmap's schema.
 --
 -- ip_mark is 0007's ip_text + ip_family (same precedence) as one rewrite of
@@ -44,15 +46,16 @@ ENGINE = Null;
 -- 3. The address to look up (dest_ip's, else dest's, else the URL host's);
 --    no address: the host as a DNS name ('' when invalid); an address: the
 --    one dictionary lookup and the cluster's own winner in it. Writes into
---    0018's stage 6 table, whose view (stage 7) gives the verdict.
+--    0022's stage 6 table, whose view gives the verdict.
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_lookup_mv ${on_cluster}
-TO ${database}.classify_stage6
+TO ${database}.classify_stage6m
 AS SELECT
     k8s_cluster_name, raw_dest, raw_ip, spans,
     isNull(key) AS is_name,
     if(isNull(key), ${database}_valid_name(host_nd), '') AS peer_name,
     ${database}_entry_at(entries, concat(',', hex(k8s_cluster_name), ':')) AS entry,
-    toUInt128(assumeNotNull(key)) AS num
+    toUInt128(assumeNotNull(key)) AS num,
+    (SELECT tupleElement(joinGet('${database}.peer_memo', 'v', toUInt64(0)), 2)) AS memo_gen
 FROM
 (
     SELECT *, if(isNull(key), '', ${database}_trie_entries(assumeNotNull(key))) AS entries
@@ -66,7 +69,7 @@ FROM
     )
 );
 
--- Created last: from here on both chains feed classify_stage6.
+-- Created last: from here on both chains feed classify_stage6m.
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.classify_peer_mv ${on_cluster}
 TO ${database}.classify_peer
 AS SELECT
@@ -108,6 +111,7 @@ DROP VIEW IF EXISTS ${database}.classify_stage4_mv ${on_cluster} SYNC;
 DROP VIEW IF EXISTS ${database}.classify_stage5_mv ${on_cluster} SYNC;
 DROP VIEW IF EXISTS ${database}.classify_key_mv ${on_cluster} SYNC;
 DROP VIEW IF EXISTS ${database}.classify_stage6_mv ${on_cluster} SYNC;
+DROP VIEW IF EXISTS ${database}.classify_lookup_memo_mv ${on_cluster} SYNC;
 DROP TABLE IF EXISTS ${database}.classify_stage2 ${on_cluster} SYNC;
 DROP TABLE IF EXISTS ${database}.classify_stage3 ${on_cluster} SYNC;
 DROP TABLE IF EXISTS ${database}.classify_stage4 ${on_cluster} SYNC;

@@ -9,7 +9,9 @@
 -- Applied on top of netmap's schema (apply-schema + push); ${database} is the
 -- database. Its edges differ from netmap's (it is not the rule): the bench's
 -- check says so.
-DROP VIEW ${database}.classify_stage1_mv SYNC;
+-- Replaces what feeds on span_stream: 0018's stage 1, or since sql/0022 the memo's probe.
+DROP VIEW IF EXISTS ${database}.classify_stage1_mv SYNC;
+DROP VIEW IF EXISTS ${database}.memo_probe_mv SYNC;
 CREATE MATERIALIZED VIEW ${database}.classify_bare TO ${database}.network_raw AS SELECT timestamp, k8s_cluster_name, src, if(dest = '', dest_ip, dest) AS dest, dest_ip, protocol, duration_ns, is_error,
   if(e = '', 'world', 'pod') AS kind, toUInt8(e = '') AS is_external, '' AS matched_type, e AS matched_cidr, '' AS hint
 FROM (SELECT *, ${database}_entry_at(dictGet('${database}.cidr_trie_dict', 'entries', toIPv6OrDefault(dest_ip)), concat(',', hex(k8s_cluster_name), ':')) AS e FROM ${database}.span_stream WHERE NOT (dest = '' AND dest_ip = ''));

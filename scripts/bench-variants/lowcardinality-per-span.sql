@@ -15,7 +15,9 @@ CREATE OR REPLACE FUNCTION ${database}_lc_trim AS (x) -> replaceRegexpAll(x, '^[
 CREATE OR REPLACE FUNCTION ${database}_lc_norm AS (x) -> replaceRegexpOne(replaceAll(x, '\x01', '\x02'), '^\\[([^\\]%]*)(?:%[^\\]]+)?\\](?::(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$|^([^\\[%][^%]*)%(?s:.+)$|^([^:\\[%]*):(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$', '\x01\\1\\2\x01\\3');
 CREATE OR REPLACE FUNCTION ${database}_lc_url AS (x) -> ${database}_lc_trim(extract(x, '://(?:[^/?#]*@)?([^/?#@]*)'));
 CREATE OR REPLACE FUNCTION ${database}_lc_host AS (x) -> replaceRegexpOne(replaceRegexpOne(replaceRegexpOne(x, '^(?s:.*?)://(?:[^/?#]*@)?([^/?#@]*)(?s:.*)$', '\\1'), '^([^:]*):(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$', '\\1'), '\\.$', '');
-DROP VIEW ${database}.classify_stage1_mv SYNC;
+-- Replaces what feeds on span_stream: 0018's stage 1, or since sql/0022 the memo's probe.
+DROP VIEW IF EXISTS ${database}.classify_stage1_mv SYNC;
+DROP VIEW IF EXISTS ${database}.memo_probe_mv SYNC;
 CREATE TABLE ${database}.classify_lc1 (
     timestamp DateTime64(9, 'UTC'), k8s_cluster_name String, src String, dest String, dest_ip String, protocol String, duration_ns UInt64, is_error UInt8,
     td LowCardinality(String), ti LowCardinality(String),
