@@ -41,8 +41,8 @@
 --     the first time: the dependent tables deduplicate a block by a token
 --     derived from the views it went through, and a peer classified by the
 --     first attempt would be a hit the second time. Such INSERTs always take
---     the rule's views (what they did before this migration); they still fill
---     the memo. An INSERT without a token that is sent again may count the
+--     the rule's views (what they did before this migration; the probe does
+--     not even look their spans up); they still fill the memo. An INSERT without a token that is sent again may count the
 --     spans of peers that were new in it twice (the first attempt memoised
 --     them); before this migration such a retry was deduplicated when its
 --     block was identical.
@@ -206,16 +206,21 @@ FROM ${database}.memo_stream
 WHERE NOT hit AND NOT (dest = '' AND dest_ip = '')
 GROUP BY k8s_cluster_name, dest, dest_ip;
 
+-- The probe. With a deduplication token the entry is not even looked up:
+-- the condition is a constant, so the server folds the `if` away while it
+-- analyses the view, m is the empty tuple and every span a miss.
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.memo_probe_mv ${on_cluster}
 TO ${database}.memo_stream
 AS SELECT *,
     tupleElement(m, 3) != ''
         AND tupleElement(m, 1) = farmFingerprint64(k8s_cluster_name, dest, dest_ip)
-        AND tupleElement(m, 2) = tupleElement(joinGet('${database}.peer_memo', 'v', toUInt64(0)), 2)
-        AND getSetting('insert_deduplication_token') = '' AS hit
+        AND tupleElement(m, 2) = tupleElement(joinGet('${database}.peer_memo', 'v', toUInt64(0)), 2) AS hit
 FROM
 (
-    SELECT *, joinGet('${database}.peer_memo', 'v', cityHash64(k8s_cluster_name, dest, dest_ip)) AS m
+    SELECT *,
+        if(getSetting('insert_deduplication_token') = '',
+           joinGet('${database}.peer_memo', 'v', cityHash64(k8s_cluster_name, dest, dest_ip)),
+           CAST((0, 0, '', '', '', ''), 'Tuple(h2 UInt64, gen UInt64, kind String, matched_type String, matched_cidr String, hint String)')) AS m
     FROM ${database}.span_stream
 );
 DROP VIEW IF EXISTS ${database}.classify_stage1_mv ${on_cluster} SYNC;
