@@ -55,10 +55,11 @@
 -- rule's way and stage 2 drops it there.
 --
 -- The memo is a Join table in memory (persistent = 0): a server restart
--- empties it (the first INSERTs after it take the rule's views). It holds at
--- most 1,000,000 peers (~155 bytes each: ~150 MB); beyond that new peers
--- are not memoised and take the rule's views on every INSERT, until a push
--- empties it (or TRUNCATE TABLE peer_memo).
+-- empties it (the first INSERTs after it take the rule's views). It stops
+-- taking peers once it holds 1,000,000 entries (~155 bytes each: ~150 MB;
+-- one INSERT may take it past that by its own new peers); after that new
+-- peers are not memoised and take the rule's views on every INSERT, until a
+-- push empties it (or TRUNCATE TABLE peer_memo).
 --
 -- Switching without losing a span, as 0018, 0020 and 0021 did: the new views
 -- are created from the end of the chain back, each just before the old one
@@ -114,7 +115,8 @@ CREATE TABLE IF NOT EXISTS ${database}.memo_stream ${on_cluster}
 )
 ENGINE = Null;
 
--- The memo, filled with every verdict the rule gives (at most 1,000,000).
+-- The memo, filled with every verdict the rule gives, until it holds
+-- 1,000,000 entries (the size read before this INSERT's are added).
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.memo_fill_mv ${on_cluster}
 TO ${database}.peer_memo
 AS SELECT

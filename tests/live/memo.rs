@@ -13,7 +13,8 @@ use crate::parity::{
     cidr_csv, classifier, compare_rows, corpus, expected, expected_rows, fetch_raw, insert_spans, raw_rows_dedup,
     span_rows,
 };
-use crate::Db;
+use crate::replay::OwnServer;
+use crate::{server_url, Db};
 
 /// The rule's rows for a corpus, then the same peers again under other
 /// callers: the second block is all hits and equals the rule row for row.
@@ -154,4 +155,52 @@ fn a_batch_sent_again_with_its_token_is_stored_once() {
     assert_eq!(db.count("SELECT count() FROM spans"), 1);
     assert_eq!(db.count("SELECT count() FROM network_raw"), 1);
     assert_eq!(db.count("SELECT sum(calls) FROM network_connections"), 1);
+}
+
+/// A server restart empties the memo (it lives in memory) and starts again at
+/// generation 0; spans are classified by the rule's views and memoised again.
+#[test]
+fn a_restart_empties_the_memo() {
+    if server_url().is_none() {
+        return;
+    }
+    let server = OwnServer::start("memo-restart");
+    let db = server.db("netmap_t_memo_restart");
+    db.apply_schema(&[]);
+    db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
+    span(&db, "before", "10.244.1.1", "");
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 1);
+    server.stop();
+    server.restart();
+    assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), 0);
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 0);
+    span(&db, "after", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "after"), pod());
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 1);
+    // Generation 0's entries are used until the next push.
+    poison(&db, "10.244.1.1", None, None);
+    span(&db, "hit", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "hit"), poisoned());
+    db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
+    assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), 1);
+    span(&db, "pushed", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "pushed"), pod());
+}
+
+/// A full memo (1,000,000 entries, its generation's among them) takes no
+/// more: a new peer is classified by the rule's views every time, and
+/// correctly.
+#[test]
+fn a_full_memo_takes_no_more_peers() {
+    let Some(db) = Db::fresh("memo_full") else { return };
+    db.apply_schema(&[]);
+    db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
+    db.exec("INSERT INTO peer_memo SELECT number + 1, (0, 0, 'world', '', '', '') FROM numbers(999998)");
+    span(&db, "last", "10.244.1.1", "");
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 999_999, "the last place taken");
+    span(&db, "full-1", "10.244.2.2", "");
+    span(&db, "full-2", "10.244.2.2", "");
+    assert_eq!(verdicts(&db, "full-1"), pod());
+    assert_eq!(verdicts(&db, "full-2"), pod());
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 999_999, "not memoised");
 }

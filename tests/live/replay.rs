@@ -201,7 +201,7 @@ fn replay_through_signoz_equals_classify_offline() {
 }
 
 /// A ClickHouse server of this test's own (`scripts/clickhouse`), stopped on drop.
-struct OwnServer {
+pub(crate) struct OwnServer {
     dir: TempDir,
     url: String,
     port: String,
@@ -212,7 +212,7 @@ fn script() -> &'static str {
 }
 
 impl OwnServer {
-    fn start(name: &str) -> OwnServer {
+    pub(crate) fn start(name: &str) -> OwnServer {
         let dir = TempDir::new(name);
         let o = Command::new(script()).args(["start", "--dir", &dir.path("ch")]).output().unwrap();
         assert!(o.status.success(), "scripts/clickhouse start: {}", stderr(&o));
@@ -220,16 +220,16 @@ impl OwnServer {
         let port = url.rsplit(':').next().unwrap().to_string();
         OwnServer { dir, url, port }
     }
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let o = Command::new(script()).args(["stop", "--dir", &self.dir.path("ch")]).output().unwrap();
         assert!(o.status.success(), "scripts/clickhouse stop: {}", stderr(&o));
     }
-    fn restart(&self) {
+    pub(crate) fn restart(&self) {
         let o = Command::new(script()).args(["start", "--dir", &self.dir.path("ch"), "--http-port", &self.port]).output().unwrap();
         assert!(o.status.success(), "scripts/clickhouse start: {}", stderr(&o));
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), self.url);
     }
-    fn db(&self, name: &str) -> Db {
+    pub(crate) fn db(&self, name: &str) -> Db {
         let ch = netmap::clickhouse::Ch::new(&netmap::clickhouse::Config {
             url: self.url.clone(),
             user: "default".into(),
