@@ -22,7 +22,7 @@
 -- classify_verdict_memo_mv 0020's verdict, each with one column more
 -- (memo_gen); the spans are put back as 0020's view did. A hit's network_raw
 -- row is the one a miss gives for the same (cluster, dest, dest_ip), column
--- for column (tests/live/parity.rs inserts the same rows twice and compares).
+-- for column (tests/live/memo.rs inserts the parity corpus twice and compares).
 --
 -- When an entry may be used (memo_probe_mv, `hit`):
 --   * its generation is the current one: the memo's entry for key 0 holds
@@ -42,10 +42,10 @@
 --     derived from the views it went through, and a peer classified by the
 --     first attempt would be a hit the second time. Such INSERTs always take
 --     the rule's views (what they did before this migration; the probe does
---     not even look their spans up); they still fill the memo. An INSERT without a token that is sent again may count the
---     spans of peers that were new in it twice (the first attempt memoised
---     them); before this migration such a retry was deduplicated when its
---     block was identical.
+--     not even look their spans up); they still fill the memo. An INSERT
+--     without a token that is sent again may count the spans of peers that
+--     were new in it twice (the first attempt memoised them); before this
+--     migration such a retry was deduplicated when its block was identical.
 --   * the entry is this peer's: the memo is keyed by cityHash64 of (cluster,
 --     dest, dest_ip), and the entry keeps farmFingerprint64 of the same
 --     three, which must match too (two 64-bit hashes; a clash of the first
