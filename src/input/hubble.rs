@@ -31,8 +31,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::otlp::Loose;
-use super::{for_each_line, parse_timestamp, Event, ReadOpts, Reject, Sink, SpanRef};
-use crate::error::{Error, Result};
+use super::{for_each_text_line, parse_timestamp, text_reject, Event, ReadOpts, Sink, SpanRef};
+use crate::error::Result;
 
 #[derive(Deserialize)]
 struct Response<'a> {
@@ -150,13 +150,8 @@ fn failed(verdict: Option<&Loose<'_>>) -> bool {
 
 /// Read Hubble jsonpb flows from `r`.
 pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
-    for_each_line(r, |line, bytes| {
-        let text = match super::line_text(line, bytes, true) {
-            None => return Ok(()),
-            Some(Ok(t)) => t,
-            Some(Err(rej)) => return sink(Event::Reject(rej)),
-        };
-        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(text.as_bytes()) });
+    for_each_text_line(r, opts, sink, |line, text, sink| {
+        let reject = |class, reason| text_reject(line, text, class, reason);
         match super::otlp::non_object(text) {
             None => {}
             Some(Ok(what)) => return sink(reject("hubble", format!("not a Hubble GetFlowsResponse: expected a JSON object, found {what}"))),
@@ -215,7 +210,6 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
         };
         sink(opts.event(row, text.as_bytes()))
     })
-    .map_err(|e| Error::io(&opts.name, e))?
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use std::io::BufRead;
 
 use serde::Deserialize;
 
-use super::{for_each_line, parse_bool, parse_duration, parse_timestamp, Event, ReadOpts, Reject, Sink, SpanRef};
-use crate::error::{Error, Result};
+use super::{for_each_text_line, parse_bool, parse_duration, parse_timestamp, text_reject, ReadOpts, Sink, SpanRef};
+use crate::error::Result;
 
 /// A JSON scalar accepted where the canonical column is a string or number.
 #[derive(Deserialize)]
@@ -57,13 +57,8 @@ struct Row<'a> {
 
 /// Read canonical JSON lines from `r`.
 pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result<()> {
-    for_each_line(r, |line, bytes| {
-        let text = match super::line_text(line, bytes, true) {
-            None => return Ok(()),
-            Some(Ok(t)) => t,
-            Some(Err(rej)) => return sink(Event::Reject(rej)),
-        };
-        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(text.as_bytes()) });
+    for_each_text_line(r, opts, sink, |line, text, sink| {
+        let reject = |class, reason| text_reject(line, text, class, reason);
         let row: Row<'_> = match serde_json::from_str(text) {
             Ok(r) => r,
             Err(e) => return sink(reject("json", format!("invalid JSON: {e}"))),
@@ -102,7 +97,6 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
         };
         sink(opts.event(row, text.as_bytes()))
     })
-    .map_err(|e| Error::io(&opts.name, e))?
 }
 
 #[cfg(test)]

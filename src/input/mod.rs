@@ -234,11 +234,33 @@ impl ReadOpts {
     }
 }
 
-/// The first steps of the line-oriented readers (JSON lines, Hubble, VPC flow
-/// logs): a UTF-8 BOM dropped from line 1 when `bom`, a blank line skipped
+/// The loop of the line-oriented readers (JSON lines, Hubble, VPC flow logs):
+/// `f(line, text, sink)` for each line's text, a UTF-8 BOM dropped from line 1
+/// and blank lines skipped; a line that is not UTF-8 is a reject naming the
+/// byte. A read error names the input.
+pub(crate) fn for_each_text_line(
+    r: &mut dyn BufRead,
+    opts: &ReadOpts,
+    sink: &mut Sink<'_>,
+    mut f: impl FnMut(u64, &str, &mut Sink<'_>) -> Result<()>,
+) -> Result<()> {
+    for_each_line(r, |line, bytes| match line_text(line, bytes) {
+        None => Ok(()),
+        Some(Ok(text)) => f(line, text, sink),
+        Some(Err(rej)) => sink(Event::Reject(rej)),
+    })
+    .map_err(|e| Error::io(&opts.name, e))?
+}
+
+/// The reject of line `line`, whose text is `text`, for a line-oriented reader.
+pub(crate) fn text_reject<'a>(line: u64, text: &'a str, class: &'static str, reason: String) -> Event<'a> {
+    Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(text.as_bytes()) })
+}
+
+/// A line's text: a UTF-8 BOM dropped from line 1, a blank line skipped
 /// (`None`), the text checked as UTF-8 (else a reject naming the byte).
-pub(crate) fn line_text(line: u64, bytes: &[u8], bom: bool) -> Option<std::result::Result<&str, Reject<'_>>> {
-    let bytes = if bom && line == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes) } else { bytes };
+fn line_text(line: u64, bytes: &[u8]) -> Option<std::result::Result<&str, Reject<'_>>> {
+    let bytes = if line == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes) } else { bytes };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;
     }

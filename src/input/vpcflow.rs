@@ -31,12 +31,11 @@
 //! are records of their own and are counted as flows from their `srcaddr`:
 //! the log says nothing about who called.
 
-use std::borrow::Cow;
 use std::io::BufRead;
 use std::net::IpAddr;
 
-use super::{for_each_line, Event, ReadOpts, Reject, Sink, SpanRef};
-use crate::error::{Error, Result};
+use super::{for_each_text_line, text_reject, Event, ReadOpts, Sink, SpanRef};
+use crate::error::Result;
 
 /// The fields of the default (version 2) format, in order.
 pub const DEFAULT_FIELDS: [&str; 14] = [
@@ -126,13 +125,8 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
     // The header's layout, or why it cannot be used (then every record is a reject).
     let mut layout: Option<std::result::Result<Layout, String>> = None;
     let mut dest_buf = String::new();
-    for_each_line(r, |line, bytes| {
-        let text = match super::line_text(line, bytes, true) {
-            None => return Ok(()),
-            Some(Ok(t)) => t,
-            Some(Err(rej)) => return sink(Event::Reject(rej)),
-        };
-        let reject = |class, reason: String| Event::Reject(Reject { line, class, reason, raw: Cow::Borrowed(text.as_bytes()) });
+    for_each_text_line(r, opts, sink, |line, text, sink| {
+        let reject = |class, reason| text_reject(line, text, class, reason);
         if layout.is_none() && is_header(text) {
             let l = Layout::new(text.split_ascii_whitespace());
             let event = match &l {
@@ -188,7 +182,6 @@ pub fn read(r: &mut dyn BufRead, opts: &ReadOpts, sink: &mut Sink<'_>) -> Result
         };
         sink(opts.event(row, text.as_bytes()))
     })
-    .map_err(|e| Error::io(&opts.name, e))?
 }
 
 #[cfg(test)]
