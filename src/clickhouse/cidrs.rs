@@ -129,6 +129,9 @@ pub struct PushReport {
     pub trie_version: Option<u64>,
     /// Rows in the trie built.
     pub trie_rows: usize,
+    /// Whether the dictionary was reloaded (and the verdict memo started a new
+    /// generation) or already served the trie.
+    pub dictionary: super::memo::Refresh,
 }
 
 fn item(r: &CidrRecord) -> SetItem {
@@ -256,7 +259,13 @@ where
 pub async fn push(ch: &Ch, records: &[CidrRecord], dry_run: bool) -> Result<PushReport> {
     let current = current_sets(ch).await?;
     let changes = plan(&current, records);
-    let mut report = PushReport { changes, version: None, trie_version: None, trie_rows: 0 };
+    let mut report = PushReport {
+        changes,
+        version: None,
+        trie_version: None,
+        trie_rows: 0,
+        dictionary: super::memo::Refresh::Current,
+    };
     if dry_run {
         return Ok(report);
     }
@@ -295,15 +304,18 @@ pub async fn push(ch: &Ch, records: &[CidrRecord], dry_run: bool) -> Result<Push
         insert_rows(ch, "cluster_config_versions", &markers).await?;
         report.version = Some(version);
     }
-    let (trie_version, trie_rows) = refresh_trie(ch).await?;
+    let (trie_version, trie_rows, dictionary) = refresh_trie(ch).await?;
     report.trie_version = trie_version;
     report.trie_rows = trie_rows;
+    report.dictionary = dictionary;
     Ok(report)
 }
 
-/// Rebuild the trie when it was not built from the current sets, then reload
-/// the dictionary. Returns the new trie version (if any) and its row count.
-pub async fn refresh_trie(ch: &Ch) -> Result<(Option<u64>, usize)> {
+/// Rebuild the trie when it was not built from the current sets, then make the
+/// dictionary serve the newest trie (reloaded unless it already does:
+/// [`super::memo::refresh_dictionary`]). Returns the new trie version (if
+/// any), the trie's row count and what was done to the dictionary.
+pub async fn refresh_trie(ch: &Ch) -> Result<(Option<u64>, usize, super::memo::Refresh)> {
     let sets = current_sets(ch).await?;
     let fp = fingerprint(&sets);
     let latest: Vec<TrieVersion> = ch
@@ -343,8 +355,10 @@ pub async fn refresh_trie(ch: &Ch) -> Result<(Option<u64>, usize)> {
         insert_rows(ch, "cidr_trie_versions", &[marker]).await?;
         built = Some(version);
     }
-    super::memo::reload_dictionaries(ch, &["cidr_trie_dict"]).await?;
-    Ok((built, n))
+    // The dictionary's source reads the newest version.
+    let newest = built.or(latest.first().map(|t| t.version)).unwrap_or(0);
+    let dictionary = super::memo::refresh_dictionary(ch, "cidr_trie_dict", newest).await?;
+    Ok((built, n, dictionary))
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@
 //! only while its generation is the current one (the reasoning is in
 //! sql/0022). A database whose schema predates 0022 has no memo: the
 //! dictionaries are only reloaded.
+//!
+//! A push that changes nothing keeps the memo ([`refresh_dictionary`],
+//! sql/0023): the version of a dictionary's source is stored after each
+//! reload, and a push whose source still has that version reloads nothing.
 
 use super::Ch;
 use crate::error::Result;
@@ -29,6 +33,44 @@ pub async fn reload_dictionaries(ch: &Ch, dicts: &[&str]) -> Result<Option<u64>>
     let sql = format!("INSERT INTO {db}.peer_memo SELECT 0, (0, ?, '', '', '', '')");
     ch.run("starting a new memo generation", ch.client().query(&sql).bind(next).execute()).await?;
     Ok(Some(next))
+}
+
+/// What [`refresh_dictionary`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// The dictionary was reloaded; the memo's new generation, `None` without a memo.
+    Reloaded(Option<u64>),
+    /// The dictionary already served this version of its source: nothing was
+    /// reloaded and the memo kept its generation and entries.
+    Current,
+}
+
+/// Make `dict` serve `source_version` of its source (a version read before
+/// this call: the trie's newest version, a fingerprint of the cluster
+/// domains). When the version stored after netmap's last reload of `dict` on
+/// this server is the same, the dictionary already serves it or a newer one
+/// and nothing is done; otherwise reload it, start a new memo generation
+/// ([`reload_dictionaries`]) and store the version (sql/0023). Without
+/// sql/0023's table it always reloads.
+pub async fn refresh_dictionary(ch: &Ch, dict: &str, source_version: u64) -> Result<Refresh> {
+    let stored = ch.table_exists("memo_dictionaries").await?;
+    if stored && served_version(ch, dict).await? == Some(source_version) {
+        return Ok(Refresh::Current);
+    }
+    let generation = reload_dictionaries(ch, &[dict]).await?;
+    if stored {
+        let sql = format!("INSERT INTO {}.memo_dictionaries SELECT ?, ?", ch.database());
+        ch.run("storing what the dictionary serves", ch.client().query(&sql).bind(dict).bind(source_version).execute())
+            .await?;
+    }
+    Ok(Refresh::Reloaded(generation))
+}
+
+/// The source version stored after netmap's last reload of `dict` on this
+/// server (sql/0023), `None` when none is (never reloaded, or a restart since).
+pub async fn served_version(ch: &Ch, dict: &str) -> Result<Option<u64>> {
+    let sql = format!("SELECT joinGetOrNull('{}.memo_dictionaries', 'source_version', ?)", ch.database());
+    ch.run("reading what the dictionary serves", ch.client().query(&sql).bind(dict).fetch_one::<Option<u64>>()).await
 }
 
 /// The memo's current generation (0 after a server restart or before any push).

@@ -51,6 +51,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0020_classify_cluster_domain.sql", include_str!("../../sql/0020_classify_cluster_domain.sql")),
     ("0021_classify_address_forms.sql", include_str!("../../sql/0021_classify_address_forms.sql")),
     ("0022_classify_memo.sql", include_str!("../../sql/0022_classify_memo.sql")),
+    ("0023_memo_dictionaries.sql", include_str!("../../sql/0023_memo_dictionaries.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).
@@ -671,7 +672,8 @@ mod tests {
             assert!(s.contains("ON CLUSTER `prod\\`x`"), "{s}");
             assert!(!s.contains("${"), "{s}");
         }
-        // Null tables store nothing; the verdict memo (sql/0022, a Join table) is each server's own cache.
+        // Null tables store nothing; the verdict memo and what it was started after (sql/0022, 0023: Join
+        // tables) are each server's own.
         for s in all.iter().filter(|s| s.contains("ENGINE = ") && !s.contains("ENGINE = Null") && !s.contains("ENGINE = Join")) {
             assert!(s.contains("ENGINE = Replicated"), "{s}");
         }

@@ -3,7 +3,9 @@
 //! Reads CIDR records (the formats of `classify --cidrs`, with the optional
 //! `source` column), and for each cluster in them publishes the new set as a
 //! new version — or says "unchanged" when it equals the current one. Then the
-//! trie table is rebuilt and the dictionary reloaded. `--cluster-domain` also
+//! trie table is rebuilt and the dictionary reloaded, each only when not
+//! already current (a push that changes nothing keeps the verdict memo:
+//! sql/0023). `--cluster-domain` also
 //! sets those clusters' DNS domain (the views' name step; sql/0019).
 //! `--dry-run` prints the added/removed records per cluster (stdout) and
 //! changes nothing.
@@ -13,6 +15,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cidr::read_cidr_file;
+use crate::clickhouse::memo::Refresh;
 use crate::clickhouse::{cidrs, domains, runtime, Ch};
 use crate::cmd::{ChArgs, Messages, EXIT_STATUS};
 use crate::error::{Error, Result};
@@ -126,9 +129,13 @@ pub fn run(args: Args) -> Result<()> {
             Messages::say(format!("cluster {:?}: cluster domain {} -> {}", d.cluster, d.old, d.new));
         }
     }
+    let dictionary = match report.dictionary {
+        Refresh::Reloaded(_) => "dictionary reloaded",
+        Refresh::Current => "dictionary already serves it (verdict memo kept)",
+    };
     match report.trie_version {
-        Some(v) => Messages::say(format!("trie rebuilt: {} prefixes (version {v}); dictionary reloaded", report.trie_rows)),
-        None => Messages::say("trie already current; dictionary reloaded"),
+        Some(v) => Messages::say(format!("trie rebuilt: {} prefixes (version {v}); {dictionary}", report.trie_rows)),
+        None => Messages::say(format!("trie already current; {dictionary}")),
     }
     Ok(())
 }

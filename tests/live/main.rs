@@ -174,15 +174,15 @@ fn apply_schema_twice_and_check() {
     assert!(!db.exists());
     let o = db.netmap(&["apply-schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("applied 21 migration(s)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("applied 22 migration(s)"), "{}", stderr(&o));
     let o = db.netmap(&["apply-schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("nothing to apply (21 migrations applied)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing to apply (22 migrations applied)"), "{}", stderr(&o));
     let o = db.netmap(&["apply-schema", "--check"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The version table: a started and a done row per migration, done with checksum and duration.
-    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'started'"), 21);
-    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'done' AND length(checksum) = 96"), 21);
+    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'started'"), 22);
+    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'done' AND length(checksum) = 96"), 22);
     // The signoz migration is pending for --source signoz only.
     let o = db.netmap(&["apply-schema", "--check", "--source", "signoz"], None);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -269,7 +269,7 @@ fn push_atomic_unchanged_dry_run() {
     assert!(err.contains("trie rebuilt: 2 prefixes"), "{err}");
     let err = db.push(v1, &[]);
     assert!(err.contains("cluster \"prod\": unchanged (2 records)"), "{err}");
-    assert!(err.contains("trie already current"), "{err}");
+    assert!(err.contains("trie already current; dictionary already serves it (verdict memo kept)"), "{err}");
     assert_eq!(db.count("SELECT count() FROM cluster_config_versions"), 2);
     // Dry run: what would change, nothing written.
     let v2 = "cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\nprod,service_cidr,10.96.0.0/12\n";

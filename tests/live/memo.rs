@@ -137,6 +137,54 @@ fn memo_entries_are_used_only_while_current() {
     assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), g3 + 1);
 }
 
+/// A push that changes nothing keeps the memo (sql/0023): the dictionary
+/// already serves what it would reload, so the generation and the entries
+/// stay, and are used. The same cluster domain pushed again keeps it too; a
+/// change of either starts a new generation.
+#[test]
+fn a_push_that_changes_nothing_keeps_the_memo() {
+    let Some(db) = Db::fresh("memo_keep") else {
+        return;
+    };
+    db.apply_schema(&[]);
+    let cidrs = "cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n";
+    db.push(cidrs, &[]);
+    let g1 = db.rt.block_on(memo::generation(&db.ch)).unwrap();
+    span(&db, "first", "10.244.1.1", "");
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 1);
+
+    let err = db.push(cidrs, &[]);
+    assert!(err.contains("trie already current; dictionary already serves it (verdict memo kept)"), "{err}");
+    assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), g1);
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 1, "the entry is kept");
+    poison(&db, "10.244.1.1", None, None);
+    span(&db, "kept", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "kept"), poisoned(), "and used");
+
+    // A cluster domain: the first push of one reloads, the same again does not.
+    db.push(cidrs, &["--cluster-domain", "corp.internal"]);
+    let g2 = db.rt.block_on(memo::generation(&db.ch)).unwrap();
+    assert_eq!(g2, g1 + 1);
+    poison(&db, "10.244.1.1", None, None);
+    db.push(cidrs, &["--cluster-domain", "corp.internal"]);
+    assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), g2);
+    span(&db, "same-domain", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "same-domain"), poisoned());
+    // Another domain, the CIDRs the same: the domain dictionary is reloaded.
+    db.push(cidrs, &["--cluster-domain", "other.internal"]);
+    let g3 = db.rt.block_on(memo::generation(&db.ch)).unwrap();
+    assert_eq!(g3, g2 + 1);
+    span(&db, "other-domain", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "other-domain"), pod());
+
+    // Other CIDRs: a new trie, reloaded, a new generation.
+    let err = db.push("cluster_name,network_type,cidr_block\nprod,node_cidr,10.244.0.0/16\n", &[]);
+    assert!(err.contains("; dictionary reloaded"), "{err}");
+    assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), g3 + 1);
+    span(&db, "changed", "10.244.1.1", "");
+    assert_eq!(verdicts(&db, "changed"), vec![("node".into(), "node_cidr".into(), String::new())]);
+}
+
 /// A batch sent again with its token is stored once, although the first
 /// attempt memoised its peers (the second would otherwise go the memo's way
 /// and its rows would carry another dependent-block token).
