@@ -5,8 +5,8 @@
 -- memo generation, also when it changed nothing: with the CronJob pushing
 -- every 10 minutes, every writer's next INSERTs classified all their peers
 -- again. Now src/clickhouse/memo.rs (`refresh_dictionary`) reads the
--- version of the dictionary's source first (the trie's newest version; a
--- fingerprint of the cluster domains a dictionary load would read), and
+-- version of the dictionary's source first (the trie's newest version; the
+-- cluster domains a dictionary load would read, as text), and
 -- reloads and starts a new generation only when it differs from the one
 -- stored here. After a reload and a new generation it stores that version.
 --
@@ -24,7 +24,7 @@
 CREATE TABLE IF NOT EXISTS ${database}.memo_dictionaries ${on_cluster}
 (
     dictionary String,
-    source_version UInt64
+    source_version String
 )
 ENGINE = Join(ANY, LEFT, dictionary)
 SETTINGS join_any_take_last_row = 1, persistent = 0;

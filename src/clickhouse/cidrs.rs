@@ -357,7 +357,7 @@ pub async fn refresh_trie(ch: &Ch) -> Result<(Option<u64>, usize, super::memo::R
     }
     // The dictionary's source reads the newest version.
     let newest = built.or(latest.first().map(|t| t.version)).unwrap_or(0);
-    let dictionary = super::memo::refresh_dictionary(ch, "cidr_trie_dict", newest).await?;
+    let dictionary = super::memo::refresh_dictionary(ch, "cidr_trie_dict", &newest.to_string()).await?;
     Ok((built, n, dictionary))
 }
 

@@ -62,16 +62,6 @@ pub async fn current(ch: &Ch) -> Result<BTreeMap<String, String>> {
     Ok(rows.into_iter().map(|r| (r.cluster_name, r.cluster_domain)).collect())
 }
 
-/// A fingerprint of what `cluster_domain_dict` loads (each cluster's newest
-/// domain, as its source query reads them): equal when a load would give the
-/// same dictionary.
-async fn fingerprint(ch: &Ch) -> Result<u64> {
-    let sql = "SELECT cityHash64(count(), groupBitXor(cityHash64(cluster_name, cluster_domain))) FROM \
-               (SELECT d.cluster_name AS cluster_name, argMax(d.cluster_domain, d.updated_at) AS cluster_domain \
-               FROM cluster_domains AS d GROUP BY d.cluster_name)";
-    ch.run("reading the cluster domains", ch.client().query(sql).fetch_one::<u64>()).await
-}
-
 /// Set `domain` (already normalised: [`crate::rule::normalize_cluster_domain`];
 /// the table checked with [`check_schema`])
 /// for every cluster in `clusters` whose domain differs or was never stored
@@ -98,6 +88,8 @@ pub async fn push(ch: &Ch, clusters: &[String], domain: &str, dry_run: bool) -> 
     if !rows.is_empty() {
         insert_rows(ch, "cluster_domains", &rows).await?;
     }
-    super::memo::refresh_dictionary(ch, "cluster_domain_dict", fingerprint(ch).await?).await?;
+    // What the dictionary loads: each cluster's newest domain, as text.
+    let served: Vec<String> = current(ch).await?.iter().map(|(c, d)| format!("{c:?}={d:?}")).collect();
+    super::memo::refresh_dictionary(ch, "cluster_domain_dict", &served.join(",")).await?;
     Ok(changes)
 }

@@ -46,15 +46,14 @@ pub enum Refresh {
 }
 
 /// Make `dict` serve `source_version` of its source (a version read before
-/// this call: the trie's newest version, a fingerprint of the cluster
-/// domains). When the version stored after netmap's last reload of `dict` on
+/// this call: the trie's newest version, the cluster domains as text). When the version stored after netmap's last reload of `dict` on
 /// this server is the same, the dictionary already serves it or a newer one
 /// and nothing is done; otherwise reload it, start a new memo generation
 /// ([`reload_dictionaries`]) and store the version (sql/0023). Without
 /// sql/0023's table it always reloads.
-pub async fn refresh_dictionary(ch: &Ch, dict: &str, source_version: u64) -> Result<Refresh> {
+pub async fn refresh_dictionary(ch: &Ch, dict: &str, source_version: &str) -> Result<Refresh> {
     let stored = ch.table_exists("memo_dictionaries").await?;
-    if stored && served_version(ch, dict).await? == Some(source_version) {
+    if stored && served_version(ch, dict).await?.as_deref() == Some(source_version) {
         return Ok(Refresh::Current);
     }
     let generation = reload_dictionaries(ch, &[dict]).await?;
@@ -68,9 +67,9 @@ pub async fn refresh_dictionary(ch: &Ch, dict: &str, source_version: u64) -> Res
 
 /// The source version stored after netmap's last reload of `dict` on this
 /// server (sql/0023), `None` when none is (never reloaded, or a restart since).
-pub async fn served_version(ch: &Ch, dict: &str) -> Result<Option<u64>> {
+pub async fn served_version(ch: &Ch, dict: &str) -> Result<Option<String>> {
     let sql = format!("SELECT joinGetOrNull('{}.memo_dictionaries', 'source_version', ?)", ch.database());
-    ch.run("reading what the dictionary serves", ch.client().query(&sql).bind(dict).fetch_one::<Option<u64>>()).await
+    ch.run("reading what the dictionary serves", ch.client().query(&sql).bind(dict).fetch_one::<Option<String>>()).await
 }
 
 /// The memo's current generation (0 after a server restart or before any push).
