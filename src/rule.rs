@@ -124,6 +124,21 @@ pub enum Hint {
 }
 
 impl Hint {
+    /// All hints, in declaration order (sql/0024 stores them as an Enum8 in this order).
+    pub const ALL: [Hint; 11] = [
+        Hint::Private,
+        Hint::Shared,
+        Hint::CloudMetadata,
+        Hint::LinkLocal,
+        Hint::UniqueLocal,
+        Hint::Multicast,
+        Hint::Documentation,
+        Hint::Reserved,
+        Hint::Public,
+        Hint::Hostname,
+        Hint::Invalid,
+    ];
+
     /// The name printed and stored.
     pub fn as_str(self) -> &'static str {
         match self {

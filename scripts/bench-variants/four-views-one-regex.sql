@@ -1,3 +1,7 @@
+-- Written for the schema before sql/0024 (peer_memo, memo_stream,
+-- memo_probe_mv): it does not apply to a newer one. To run it again, use
+-- scripts/bench and sql/ as of commit 4bc344a.
+--
 -- Not kept (BENCHMARKS.md, "Re-measured on 2026-12-01"): four views instead
 -- of sql/0018's seven, with the address forms read by one replaceRegexpOne
 -- (ip_mark) instead of 0007's ip_text / ip_family expansions. 85% of the

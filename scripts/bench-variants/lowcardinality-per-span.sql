@@ -1,3 +1,7 @@
+-- Written for the schema before sql/0024 (peer_memo, memo_stream,
+-- memo_probe_mv): it does not apply to a newer one. To run it again, use
+-- scripts/bench and sql/ as of commit 4bc344a.
+--
 -- Not kept (BENCHMARKS.md, "Re-measured on 2026-12-01"): the rule over
 -- LowCardinality dictionaries, per span, with no grouping. A function whose
 -- only non-constant argument is a LowCardinality column runs once per

@@ -1,3 +1,7 @@
+-- Written for the schema before sql/0024 (peer_memo, memo_stream,
+-- memo_probe_mv): it does not apply to a newer one. To run it again, use
+-- scripts/bench and sql/ as of commit 4bc344a.
+--
 -- Not kept (BENCHMARKS.md, "The steady state, taken apart"): sql/0022's memo
 -- keyed by one 128-bit hash of (cluster, dest, dest_ip, generation), so that
 -- an entry found is this peer's in this generation: no second hash and no

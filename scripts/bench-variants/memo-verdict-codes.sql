@@ -1,3 +1,7 @@
+-- Written for the schema before sql/0024 (peer_memo, memo_stream,
+-- memo_probe_mv): it does not apply to a newer one. To run it again, use
+-- scripts/bench and sql/ as of commit 4bc344a.
+--
 -- Not kept (BENCHMARKS.md, "The steady state, taken apart"): memo-128-bit-key's
 -- memo with kind, matched_type and hint stored as one small number (their
 -- places in the rule's closed lists) and read back with arrayElement, so

@@ -1,4 +1,5 @@
-//! The verdict memo of sql/0022 (`peer_memo`): reloading a dictionary starts
+//! The verdict memo of sql/0022 (`verdict_memo` since sql/0024, `peer_memo`
+//! before): reloading a dictionary starts
 //! a new memo generation, so no verdict computed with the old CIDRs or
 //! cluster domains is used again.
 //!
@@ -23,14 +24,14 @@ pub async fn reload_dictionaries(ch: &Ch, dicts: &[&str]) -> Result<Option<u64>>
     for dict in dicts {
         ch.exec("reloading the dictionary", &format!("SYSTEM RELOAD DICTIONARY {}.{dict}", ch.database())).await?;
     }
-    if !ch.table_exists("peer_memo").await? {
+    let Some(memo) = memo_table(ch).await? else {
         return Ok(None);
-    }
-    let g = generation(ch).await?;
+    };
+    let g = generation_in(ch, memo).await?;
     let db = ch.database();
-    ch.exec("emptying the verdict memo", &format!("TRUNCATE TABLE {db}.peer_memo")).await?;
+    ch.exec("emptying the verdict memo", &format!("TRUNCATE TABLE {db}.{memo}")).await?;
     let next = g + 1;
-    let sql = format!("INSERT INTO {db}.peer_memo SELECT 0, (0, ?, '', '', '', '')");
+    let sql = format!("INSERT INTO {db}.{memo} SELECT 0, (0, ?, '', '', '', '')");
     ch.run("starting a new memo generation", ch.client().query(&sql).bind(next).execute()).await?;
     Ok(Some(next))
 }
@@ -72,23 +73,45 @@ pub async fn served_version(ch: &Ch, dict: &str) -> Result<Option<String>> {
     ch.run("reading what the dictionary serves", ch.client().query(&sql).bind(dict).fetch_one::<Option<String>>()).await
 }
 
+/// The memo's table: `verdict_memo` (sql/0024), `peer_memo` (sql/0022, 0023), or
+/// `None` when the schema predates the memo.
+async fn memo_table(ch: &Ch) -> Result<Option<&'static str>> {
+    for table in ["verdict_memo", "peer_memo"] {
+        if ch.table_exists(table).await? {
+            return Ok(Some(table));
+        }
+    }
+    Ok(None)
+}
+
 /// The memo's current generation (0 after a server restart or before any push).
 pub async fn generation(ch: &Ch) -> Result<u64> {
-    let sql = format!("SELECT tupleElement(joinGet('{}.peer_memo', 'v', toUInt64(0)), 2)", ch.database());
+    match memo_table(ch).await? {
+        Some(memo) => generation_in(ch, memo).await,
+        None => Ok(0),
+    }
+}
+
+async fn generation_in(ch: &Ch, memo: &str) -> Result<u64> {
+    let sql = format!("SELECT tupleElement(joinGet('{}.{memo}', 'v', toUInt64(0)), 2)", ch.database());
     ch.run("reading the memo generation", ch.client().query(&sql).fetch_one::<u64>()).await
 }
 
 /// How many peers the memo holds (its generation entry not counted).
 pub async fn entries(ch: &Ch) -> Result<u64> {
+    let Some(memo) = memo_table(ch).await? else {
+        return Ok(0);
+    };
     let n: Option<u64> = ch
         .run(
             "reading the memo size",
             ch.server_client()
-                .query("SELECT sum(total_rows) FROM system.tables WHERE database = ? AND name = 'peer_memo'")
+                .query("SELECT sum(total_rows) FROM system.tables WHERE database = ? AND name = ?")
                 .bind(ch.database())
+                .bind(memo)
                 .fetch_one::<Option<u64>>(),
         )
         .await?;
     let n = n.unwrap_or(0);
-    Ok(if generation(ch).await? > 0 { n.saturating_sub(1) } else { n })
+    Ok(if generation_in(ch, memo).await? > 0 { n.saturating_sub(1) } else { n })
 }

@@ -52,6 +52,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0021_classify_address_forms.sql", include_str!("../../sql/0021_classify_address_forms.sql")),
     ("0022_classify_memo.sql", include_str!("../../sql/0022_classify_memo.sql")),
     ("0023_memo_dictionaries.sql", include_str!("../../sql/0023_memo_dictionaries.sql")),
+    ("0024_verdict_enums.sql", include_str!("../../sql/0024_verdict_enums.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).
@@ -659,6 +660,47 @@ mod tests {
         let s = "-- a; comment\nSELECT 'x;y', `a;b` /* ; */ ;\n\nSELECT \"q\\\";\" ; -- only a comment;\n";
         assert_eq!(split_statements(s), ["-- a; comment\nSELECT 'x;y', `a;b` /* ; */", "SELECT \"q\\\";\""]);
         assert!(split_statements("-- nothing\n").is_empty());
+    }
+
+    /// The Enum8 of a column (`kind`, ...) at each place sql/0024 spells it: its names, in value order.
+    fn enum8_names(sql: &str, column: &str) -> Vec<Vec<String>> {
+        let needle = format!("{column} Enum8(");
+        let mut out = Vec::new();
+        for (at, _) in sql.match_indices(&needle) {
+            let body = &sql[at + needle.len()..];
+            let body = &body[..body.find(')').expect("an Enum8 is closed")];
+            let mut names = Vec::new();
+            for (i, item) in body.split(',').enumerate() {
+                let (name, value) = item.trim().rsplit_once(" = ").expect("'name' = value");
+                assert_eq!(value.trim().parse::<usize>().unwrap(), i, "{column}: values 0, 1, ... in order: {body}");
+                names.push(name.trim().trim_matches('\'').to_string());
+            }
+            out.push(names);
+        }
+        out
+    }
+
+    #[test]
+    fn verdict_enums_hold_every_name_the_rule_gives() {
+        use crate::cidr::NetworkType;
+        use crate::rule::{Hint, Kind};
+        let sql = include_str!("../../sql/0024_verdict_enums.sql");
+        let expect = |names: Vec<&str>| -> Vec<String> {
+            std::iter::once("").chain(names).map(str::to_string).collect()
+        };
+        let columns = [
+            ("kind", expect(Kind::ALL.iter().map(|k| k.as_str()).collect())),
+            ("matched_type", expect(NetworkType::ALL.iter().map(|t| t.as_str()).collect())),
+            ("hint", expect(Hint::ALL.iter().map(|h| h.as_str()).collect())),
+        ];
+        for (column, want) in columns {
+            let found = enum8_names(sql, column);
+            // network_raw's ALTER, verdict_memo, probed_spans and the probe's empty entry.
+            assert_eq!(found.len(), 4, "{column}: {found:?}");
+            for names in found {
+                assert_eq!(names, want, "{column}");
+            }
+        }
     }
 
     #[test]

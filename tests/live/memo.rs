@@ -66,18 +66,18 @@ fn verdicts(db: &Db, src: &str) -> Vec<(String, String, String)> {
     fetch_raw(db, &format!("WHERE src = '{src}'")).into_iter().map(|r| (r.kind, r.matched_type, r.hint)).collect()
 }
 
-/// Store a made-up verdict (hint `poisoned`) for prod's peer `ip`: `h2` and
+/// Store a made-up verdict (world, hint `documentation`) for prod's peer `ip`: `h2` and
 /// `generation` as given, the right ones when `None`.
 fn poison(db: &Db, ip: &str, h2: Option<u64>, generation: Option<u64>) {
     let g = generation.unwrap_or_else(|| db.rt.block_on(memo::generation(&db.ch)).unwrap());
     let h2 = h2.map_or_else(|| format!("farmFingerprint64('prod', '', '{ip}')"), |h| h.to_string());
     db.exec(&format!(
-        "INSERT INTO peer_memo SELECT cityHash64('prod', '', '{ip}'), ({h2}, {g}, 'world', '', '', 'poisoned')"
+        "INSERT INTO verdict_memo SELECT cityHash64('prod', '', '{ip}'), ({h2}, {g}, 'world', '', '', 'documentation')"
     ));
 }
 
 fn poisoned() -> Vec<(String, String, String)> {
-    vec![("world".into(), String::new(), "poisoned".into())]
+    vec![("world".into(), String::new(), "documentation".into())]
 }
 
 fn pod() -> Vec<(String, String, String)> {
@@ -243,7 +243,7 @@ fn a_full_memo_takes_no_more_peers() {
     let Some(db) = Db::fresh("memo_full") else { return };
     db.apply_schema(&[]);
     db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
-    db.exec("INSERT INTO peer_memo SELECT number + 1, (0, 0, 'world', '', '', '') FROM numbers(999998)");
+    db.exec("INSERT INTO verdict_memo SELECT number + 1, (0, 0, 'world', '', '', '') FROM numbers(999998)");
     span(&db, "last", "10.244.1.1", "");
     assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 999_999, "the last place taken");
     span(&db, "full-1", "10.244.2.2", "");
@@ -251,4 +251,58 @@ fn a_full_memo_takes_no_more_peers() {
     assert_eq!(verdicts(&db, "full-1"), pod());
     assert_eq!(verdicts(&db, "full-2"), pod());
     assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 999_999, "not memoised");
+}
+
+/// sql/0024 on a database that has run sql/0022's memo (schema at 0023, rows
+/// in network_raw, the memo filled): the rows read the same after the
+/// verdict columns became Enum8s, the new memo starts one generation above
+/// the old one, the old memo's tables and views are gone, and spans are
+/// classified as the rule says, through the new memo.
+#[test]
+fn verdict_enums_upgrade_keeps_rows_and_the_generation() {
+    let Some(db) = Db::fresh("memo_upgrade") else { return };
+    let dir = std::env::temp_dir().join(format!("netmap-live-upgrade-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/sql")).unwrap() {
+        let e = e.unwrap();
+        if e.file_name().to_string_lossy().as_ref() < "0024" {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    db.apply_schema(&["--sql-dir", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let old_memo = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'peer_memo'";
+    assert_eq!(db.count(old_memo), 1);
+    db.push(&cidr_csv(), &[]);
+    let rows = span_rows(&corpus(300));
+    insert_spans(&db, &rows).unwrap();
+    let before = raw_rows_dedup(&db);
+    let want = expected_rows(&classifier(), &rows);
+    compare_rows(&want, &before);
+    let g = db.rt.block_on(memo::generation(&db.ch)).unwrap();
+    assert!(g >= 1, "a push starts a generation");
+    assert!(db.rt.block_on(memo::entries(&db.ch)).unwrap() > 0);
+
+    db.apply_schema(&[]);
+    let enums = "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = 'network_raw' \
+                 AND name IN ('kind', 'matched_type', 'hint') AND startsWith(type, 'Enum8(')";
+    assert_eq!(db.count(enums), 3);
+    assert_eq!(raw_rows_dedup(&db), before, "the same rows, read as text");
+    assert_eq!(db.rt.block_on(memo::generation(&db.ch)).unwrap(), g + 1);
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), 0, "the new memo starts empty");
+    let old = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN \
+               ('peer_memo', 'memo_stream', 'memo_probe_mv', 'memo_hit_mv', 'classify_misses_mv', 'memo_fill_mv', \
+               'classify_lookup_memo_mv')";
+    assert_eq!(db.count(old), 0);
+
+    // Classified again, then from the new memo, as the rule says.
+    db.exec("TRUNCATE TABLE network_raw");
+    insert_spans(&db, &rows).unwrap();
+    assert!(db.rt.block_on(memo::entries(&db.ch)).unwrap() > 0);
+    compare_rows(&want, &raw_rows_dedup(&db));
+    let memoised = db.rt.block_on(memo::entries(&db.ch)).unwrap();
+    db.exec("TRUNCATE TABLE network_raw");
+    insert_spans(&db, &rows).unwrap();
+    compare_rows(&want, &raw_rows_dedup(&db));
+    assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), memoised, "no peer classified again");
 }
