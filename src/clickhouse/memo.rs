@@ -1,7 +1,6 @@
 //! The verdict memo of sql/0022 (`verdict_memo` since sql/0024, `peer_memo`
-//! before): reloading a dictionary starts
-//! a new memo generation, so no verdict computed with the old CIDRs or
-//! cluster domains is used again.
+//! before): reloading a dictionary starts a new memo generation, so no
+//! verdict computed with the old CIDRs or cluster domains is used again.
 //!
 //! Owns the one order that makes that hold ([`reload_dictionaries`]): reload
 //! the dictionaries, then read the generation `g` (the memo's entry for key

@@ -189,11 +189,14 @@ fn apply_schema_twice_and_check() {
     assert!(stderr(&o).contains("0015_signoz_to_stream.sql pending"), "{}", stderr(&o));
 }
 
-fn copy_sql(dir: &std::path::Path) {
+/// Copy the project's migrations into `dir`: all of them, or those named before `before`.
+pub fn copy_sql(dir: &std::path::Path, before: Option<&str>) {
     std::fs::create_dir_all(dir).unwrap();
     for e in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/sql")).unwrap() {
         let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        if before.is_none_or(|b| e.file_name().to_string_lossy().as_ref() < b) {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
     }
 }
 
@@ -201,7 +204,7 @@ fn copy_sql(dir: &std::path::Path) {
 fn drift_is_reported_and_not_rerun() {
     let Some(db) = Db::fresh("drift") else { return };
     let dir = std::env::temp_dir().join(format!("netmap-live-drift-{}", std::process::id()));
-    copy_sql(&dir);
+    copy_sql(&dir, None);
     let d = dir.to_str().unwrap();
     db.apply_schema(&["--sql-dir", d]);
     let f = dir.join("0002_cluster_config_versions.sql");

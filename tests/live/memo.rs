@@ -14,7 +14,7 @@ use crate::parity::{
     span_rows,
 };
 use crate::replay::OwnServer;
-use crate::{server_url, Db};
+use crate::{copy_sql, server_url, Db};
 
 /// The rule's rows for a corpus, then the same peers again under other
 /// callers: the second block is all hits and equals the rule row for row.
@@ -262,13 +262,7 @@ fn a_full_memo_takes_no_more_peers() {
 fn verdict_enums_upgrade_keeps_rows_and_the_generation() {
     let Some(db) = Db::fresh("memo_upgrade") else { return };
     let dir = std::env::temp_dir().join(format!("netmap-live-upgrade-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for e in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/sql")).unwrap() {
-        let e = e.unwrap();
-        if e.file_name().to_string_lossy().as_ref() < "0024" {
-            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-        }
-    }
+    copy_sql(&dir, Some("0024"));
     db.apply_schema(&["--sql-dir", dir.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).unwrap();
     let old_memo = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'peer_memo'";
