@@ -134,6 +134,15 @@ impl Ch {
         Ok(Ch { server, db, url: shown, database: cfg.database.clone(), timeout: cfg.timeout, secret })
     }
 
+    /// This connection with a ClickHouse setting sent on every request, as a
+    /// user's settings profile would set it.
+    pub fn with_setting(&self, name: &str, value: &str) -> Ch {
+        let mut ch = self.clone();
+        ch.server = ch.server.with_setting(name, value);
+        ch.db = ch.db.with_setting(name, value);
+        ch
+    }
+
     /// The server URL as shown in messages.
     pub fn url(&self) -> &str {
         &self.url

@@ -350,6 +350,19 @@ fn insert_settings<T>(ins: clickhouse::insert::Insert<T>, batch: &Batch) -> clic
         .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1")
 }
 
+/// `ch` ready for replay's inserts. Newer servers (26.9 here) decide whether
+/// an INSERT is deduplicated by `deduplicate_insert` (default `enable`) and
+/// ignore the `insert_deduplicate = 1` every replay insert sends, so a
+/// settings profile with `deduplicate_insert = disable` would store a batch
+/// sent again twice. Where the server has that setting, every request of the
+/// returned connection turns it on; older servers reject settings they do not
+/// know, and obey `insert_deduplicate`.
+pub async fn for_inserts(ch: &Ch) -> Result<Ch> {
+    let q = ch.server_client().query("SELECT count() FROM system.settings WHERE name = 'deduplicate_insert'");
+    let known: u64 = ch.run("reading the server's settings", q.fetch_one::<u64>()).await?;
+    Ok(if known > 0 { ch.with_setting("deduplicate_insert", "enable") } else { ch.clone() })
+}
+
 /// One attempt to insert `batch` into `target`.
 pub async fn insert_once(ch: &Ch, target: &Target, batch: &Batch) -> std::result::Result<(), Failure> {
     debug_assert!(!batch.token.is_empty(), "batches are sealed before they are inserted");

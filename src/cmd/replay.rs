@@ -251,12 +251,12 @@ pub fn run(args: Args) -> Result<()> {
     let input = Input::new(args.input.clone(), args.format).default_cluster(args.cluster.clone()).progress(bytes.clone());
     let name = input.name();
 
-    let (warnings, known) = runtime()?.block_on(async {
+    let (warnings, known, ch) = runtime()?.block_on(async {
         let w = replay::check_target(&ch, &target).await?;
         let sets = crate::clickhouse::cidrs::current_sets(&ch).await?;
         let known: BTreeSet<String> =
             sets.into_iter().filter(|(_, s)| s.items.iter().any(|i| i.is_active)).map(|(c, _)| c).collect();
-        Ok::<_, Error>((w, known))
+        Ok::<_, Error>((w, known, replay::for_inserts(&ch).await?))
     })?;
     for w in &warnings {
         Messages::warn(w);

@@ -351,3 +351,40 @@ fn replay_vpcflow_equals_classify_offline() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("prod,10.244.1.5,52.94.133.131:443,TCP,world,1,2,0,0"));
     diff_equal(&db.url, &db.name, offline.to_str().unwrap());
 }
+
+/// A settings profile that turns deduplication off (`deduplicate_insert =
+/// disable`, set here on the connection as a profile would) does not make
+/// replay store a batch sent again twice: replay's connection turns it back
+/// on. Sent through the connection as the profile leaves it, the same batch
+/// is stored again, so the setting does take effect.
+#[test]
+fn a_batch_sent_again_is_stored_once_whatever_the_profile() {
+    use netmap::clickhouse::replay::{self, Batch, Retry, Target, Tokens};
+    use netmap::input::SpanRef;
+    let Some(db) = Db::fresh("replay_profile") else { return };
+    db.apply_schema(&[]);
+    let off = db.ch.with_setting("deduplicate_insert", "disable");
+    let span = SpanRef {
+        line: 1,
+        timestamp: "2024-05-01T12:00:00Z",
+        timestamp_ns: 1_714_564_800_000_000_000,
+        cluster: "prod",
+        src: "checkout",
+        dest_ip: "10.0.0.1",
+        protocol: "http",
+        duration_ns: 5,
+        ..SpanRef::default()
+    };
+    let mut batch = Batch::new(1);
+    batch.push(&span, 0).unwrap();
+    batch.seal(&Tokens::new(&Target::Spans, "", ""));
+    let retry = Retry { retries: 0, first_delay: Duration::from_millis(10) };
+    let send = |ch| db.rt.block_on(replay::insert_batch(ch, &Target::Spans, &batch, &retry, &mut |_| {})).unwrap();
+    let ins = db.rt.block_on(replay::for_inserts(&off)).unwrap();
+    send(&ins);
+    send(&ins);
+    assert_eq!(db.count("SELECT count() FROM spans"), 1);
+    assert_eq!(db.count("SELECT sum(calls) FROM network_connections"), 1);
+    send(&off);
+    assert_eq!(db.count("SELECT count() FROM spans"), 2, "the profile's setting took effect");
+}
