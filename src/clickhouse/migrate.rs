@@ -53,6 +53,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("0022_classify_memo.sql", include_str!("../../sql/0022_classify_memo.sql")),
     ("0023_memo_dictionaries.sql", include_str!("../../sql/0023_memo_dictionaries.sql")),
     ("0024_verdict_enums.sql", include_str!("../../sql/0024_verdict_enums.sql")),
+    ("0025_probe_in_feeder.sql", include_str!("../../sql/0025_probe_in_feeder.sql")),
+    ("0026_signoz_probe_in_feeder.sql", include_str!("../../sql/0026_signoz_probe_in_feeder.sql")),
 ];
 
 /// The version table (created by `apply-schema` itself, like sqlx's).
@@ -597,7 +599,9 @@ mod tests {
         assert_eq!(listed, on_disk, "src/clickhouse/migrate.rs EMBEDDED must list every file in sql/");
         let ms = embedded().unwrap();
         assert_eq!(load_dir(Path::new(dir)).unwrap(), ms);
-        assert_eq!(ms.iter().filter(|m| m.source == Some(Source::Signoz)).count(), 1);
+        let signoz: Vec<&str> =
+            ms.iter().filter(|m| m.source == Some(Source::Signoz)).map(|m| m.name.as_str()).collect();
+        assert_eq!(signoz, ["0015_signoz_to_stream.sql", "0026_signoz_probe_in_feeder.sql"]);
     }
 
     #[test]

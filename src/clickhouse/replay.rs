@@ -42,7 +42,8 @@ pub enum Target {
     /// netmap's own `spans` table in the netmap database.
     Spans,
     /// A SigNoz-shaped trace table (`signoz_index_v3` columns) read by the
-    /// `signoz_to_stream` view; `database` is `None` for the netmap database.
+    /// `signoz_probe_mv` view (`signoz_to_stream` before sql/0026); `database`
+    /// is `None` for the netmap database.
     Signoz {
         /// Its database (`None`: the netmap database).
         database: Option<String>,
@@ -532,7 +533,8 @@ async fn tables(ch: &Ch, database: &str, names: &[&str]) -> Result<Vec<TableInfo
         .server_client()
         .query_raw(
             "SELECT name, engine, engine_full, \
-             toUInt8(arrayExists((d, t) -> d = {ndb:String} AND t = 'signoz_to_stream', dependencies_database, dependencies_table)) AS feeds_netmap \
+             toUInt8(arrayExists((d, t) -> d = {ndb:String} AND t IN ('signoz_probe_mv', 'signoz_to_stream'), \
+             dependencies_database, dependencies_table)) AS feeds_netmap \
              FROM system.tables WHERE database = {db:String} AND has({names:Array(String)}, name)",
         )
         .param("ndb", ch.database())
@@ -591,7 +593,7 @@ pub async fn check_target(ch: &Ch, target: &Target) -> Result<Vec<String>> {
         };
         if t.feeds_netmap == 0 {
             return Err(ch.error(format!(
-                "table {shown} does not feed database {} (no view {}.signoz_to_stream reads it): \
+                "table {shown} does not feed database {} (no view {}.signoz_probe_mv reads it): \
                  run netmap apply-schema --source signoz --signoz-table {shown}",
                 ch.database(),
                 ch.database()

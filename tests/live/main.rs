@@ -174,19 +174,20 @@ fn apply_schema_twice_and_check() {
     assert!(!db.exists());
     let o = db.netmap(&["apply-schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("applied 23 migration(s)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("applied 24 migration(s)"), "{}", stderr(&o));
     let o = db.netmap(&["apply-schema"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("nothing to apply (23 migrations applied)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing to apply (24 migrations applied)"), "{}", stderr(&o));
     let o = db.netmap(&["apply-schema", "--check"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The version table: a started and a done row per migration, done with checksum and duration.
-    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'started'"), 23);
-    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'done' AND length(checksum) = 96"), 23);
-    // The signoz migration is pending for --source signoz only.
+    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'started'"), 24);
+    assert_eq!(db.count("SELECT count() FROM schema_migrations WHERE status = 'done' AND length(checksum) = 96"), 24);
+    // The signoz migrations are pending for --source signoz only.
     let o = db.netmap(&["apply-schema", "--check", "--source", "signoz"], None);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("0015_signoz_to_stream.sql pending"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0026_signoz_probe_in_feeder.sql pending"), "{}", stderr(&o));
 }
 
 /// Copy the project's migrations into `dir`: all of them, or those named before `before`.

@@ -300,3 +300,66 @@ fn verdict_enums_upgrade_keeps_rows_and_the_generation() {
     compare_rows(&want, &raw_rows_dedup(&db));
     assert_eq!(db.rt.block_on(memo::entries(&db.ch)).unwrap(), memoised, "no peer classified again");
 }
+
+/// The views that read `table` (in db's database unless `database.table`), sorted.
+fn views_on(db: &Db, table: &str) -> Vec<String> {
+    let (d, t) = table.split_once('.').unwrap_or((&db.name, table));
+    let q = format!(
+        "SELECT arrayJoin(arraySort(dependencies_table)) FROM system.tables WHERE database = '{d}' AND name = '{t}'"
+    );
+    db.rt.block_on(db.ch.run("test", db.ch.server_client().query_raw(&q).fetch_all::<String>())).unwrap()
+}
+
+/// sql/0025 and 0026, on a database with SigNoz's source that ran sql/0024:
+/// each feeder (netmap's spans, SigNoz's table, and span_stream for other
+/// sources) now looks the memo up itself, one view less on a block's way;
+/// through each, a memoised peer takes its entry (a planted verdict comes
+/// back), an INSERT with a deduplication token takes the rule's views, and
+/// every span is counted once.
+#[test]
+fn every_feeder_probes_the_memo_itself() {
+    let Some(db) = Db::fresh("memo_feeders") else { return };
+    let table = crate::parity::signoz_table(&db);
+    let dir = std::env::temp_dir().join(format!("netmap-live-feeders-{}", std::process::id()));
+    copy_sql(&dir, Some("0025"));
+    let signoz = ["--source", "signoz", "--signoz-table", table.as_str()];
+    db.apply_schema(&[&["--sql-dir", dir.to_str().unwrap()], &signoz[..]].concat());
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(views_on(&db, &table), ["signoz_to_stream"]);
+    db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
+    db.apply_schema(&signoz);
+
+    assert_eq!(views_on(&db, "spans"), ["spans_probe_mv"]);
+    assert_eq!(views_on(&db, &table), ["signoz_probe_mv"]);
+    assert_eq!(views_on(&db, "span_stream"), ["span_stream_probe_mv"]);
+    assert_eq!(views_on(&db, "probed_spans"), ["probed_hits_mv", "probed_misses_mv"]);
+    let old = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN \
+               ('spans_to_stream', 'signoz_to_stream', 'probe_mv')";
+    assert_eq!(db.count(old), 0);
+
+    let insert = |feeder: &str, src: &str, ip: &str, settings: &str| match feeder {
+        "spans" => span(&db, src, ip, settings),
+        "span_stream" => db.exec(&format!(
+            "INSERT INTO span_stream (timestamp, k8s_cluster_name, src, dest, dest_ip) {settings} \
+             VALUES ('2024-05-01 12:00:00', 'prod', '{src}', '', '{ip}')"
+        )),
+        _ => db.exec_server(&format!(
+            "INSERT INTO {table} (timestamp, kind, resources_string, attributes_string) {settings} \
+             VALUES ('2024-05-01 12:00:00', 3, map('k8s.cluster.name', 'prod', 'service.name', '{src}'), \
+             map('network.peer.address', '{ip}'))"
+        )),
+    };
+    for (n, feeder) in ["spans", "span_stream", "signoz"].into_iter().enumerate() {
+        let ip = format!("10.244.7.{n}");
+        insert(feeder, &format!("{feeder}-first"), &ip, "");
+        assert_eq!(verdicts(&db, &format!("{feeder}-first")), pod(), "{feeder}");
+        poison(&db, &ip, None, None);
+        insert(feeder, &format!("{feeder}-hit"), &ip, "");
+        assert_eq!(verdicts(&db, &format!("{feeder}-hit")), poisoned(), "{feeder}");
+        let token = format!("SETTINGS insert_deduplication_token = 'tok-{feeder}'");
+        insert(feeder, &format!("{feeder}-token"), &ip, &token);
+        assert_eq!(verdicts(&db, &format!("{feeder}-token")), pod(), "{feeder}");
+    }
+    assert_eq!(db.count("SELECT count() FROM network_raw"), 9, "each span once");
+    db.exec_server(&format!("DROP DATABASE IF EXISTS {}_src SYNC", db.name));
+}

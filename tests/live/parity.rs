@@ -608,9 +608,9 @@ fn first<'a>(a: &'a BTreeMap<String, String>, keys: &[&str]) -> Option<&'a str> 
     keys.iter().filter_map(|k| a.get(*k)).map(String::as_str).find(|v| !v.is_empty())
 }
 
-#[test]
-fn parity_signoz_source() {
-    let Some(db) = Db::fresh("signoz") else { return };
+/// A SigNoz trace table (signoz_index_v3's columns) in a database of its own, beside
+/// db's: returns `database.table`.
+pub fn signoz_table(db: &Db) -> String {
     let src_db = format!("{}_src", db.name);
     db.exec_server(&format!("DROP DATABASE IF EXISTS {src_db} SYNC"));
     db.exec_server(&format!("CREATE DATABASE {src_db}"));
@@ -623,7 +623,14 @@ fn parity_signoz_source() {
          `attribute_string_peer$$service` LowCardinality(String) DEFAULT attributes_string['peer.service'], \
          serviceName String ALIAS `resource_string_service$$name`) ENGINE = MergeTree ORDER BY timestamp"
     ));
-    db.apply_schema(&["--source", "signoz", "--signoz-table", &format!("{src_db}.signoz_index_v3")]);
+    format!("{src_db}.signoz_index_v3")
+}
+
+#[test]
+fn parity_signoz_source() {
+    let Some(db) = Db::fresh("signoz") else { return };
+    let table = signoz_table(&db);
+    db.apply_schema(&["--source", "signoz", "--signoz-table", &table]);
     db.push(&cidr_csv(), &[]);
     let c = classifier();
     let mut r = Rng::new(42);
@@ -678,7 +685,7 @@ fn parity_signoz_source() {
             resources_string: res,
         });
     }
-    let mut body = format!("INSERT INTO {src_db}.signoz_index_v3 (timestamp, trace_id, span_id, kind, duration_nano, status_code, has_error, attributes_string, resources_string) FORMAT JSONEachRow\n");
+    let mut body = format!("INSERT INTO {table} (timestamp, trace_id, span_id, kind, duration_nano, status_code, has_error, attributes_string, resources_string) FORMAT JSONEachRow\n");
     for s in &spans {
         let mut v = serde_json::to_value(s).unwrap();
         // DateTime64(9) from JSON: a string of nanoseconds is read as a number of seconds; use the decimal form.
@@ -700,7 +707,7 @@ fn parity_signoz_source() {
         .filter(|s| s.status_code == 2 || s.has_error)
         .count() as u64;
     assert_eq!(errors, want_errors);
-    db.exec_server(&format!("DROP DATABASE IF EXISTS {src_db} SYNC"));
+    db.exec_server(&format!("DROP DATABASE IF EXISTS {}_src SYNC", db.name));
 }
 
 /// Names under a cluster's own domain (`push --cluster-domain`, sql/0019 and

@@ -159,19 +159,8 @@ fn now_secs() -> u64 {
 #[test]
 fn replay_through_signoz_equals_classify_offline() {
     let Some(db) = Db::fresh("replay_signoz") else { return };
+    let table = crate::parity::signoz_table(&db);
     let src_db = format!("{}_src", db.name);
-    let table = format!("{src_db}.signoz_index_v3");
-    db.exec_server(&format!("DROP DATABASE IF EXISTS {src_db} SYNC"));
-    db.exec_server(&format!("CREATE DATABASE {src_db}"));
-    db.exec_server(&format!(
-        "CREATE TABLE {table} (timestamp DateTime64(9), trace_id FixedString(32), span_id String, \
-         parent_span_id String, name LowCardinality(String), kind Int8, kind_string String, duration_nano UInt64, \
-         status_code Int16, has_error Bool, attributes_string Map(LowCardinality(String), String), \
-         attributes_number Map(LowCardinality(String), Float64), resources_string Map(LowCardinality(String), String), \
-         `resource_string_service$$name` LowCardinality(String) DEFAULT resources_string['service.name'], \
-         `attribute_string_peer$$service` LowCardinality(String) DEFAULT attributes_string['peer.service'], \
-         serviceName String ALIAS `resource_string_service$$name`) ENGINE = MergeTree ORDER BY timestamp"
-    ));
     let dir = TempDir::new("replay-signoz");
     let d = dump(&dir, ROWS);
     db.apply_schema(&["--source", "signoz", "--signoz-table", &table]);
