@@ -40,6 +40,11 @@ FROM (SELECT *,
            joinGet('${database}.peer_memo', 'v', cityHash64(k8s_cluster_name, dest, dest_ip)),
            CAST((0, 0, '', '', '', ''), 'Tuple(h2 UInt64, gen UInt64, kind String, matched_type String, matched_cidr String, hint String)')) AS m
       FROM ${database}.span_stream);
-DROP VIEW IF EXISTS ${database}.probe_mv SYNC;
+DROP VIEW IF EXISTS ${database}.span_stream_probe_mv SYNC;
+-- The feeder before sql/0025.
+CREATE MATERIALIZED VIEW ${database}.spans_to_stream TO ${database}.span_stream
+AS SELECT timestamp, k8s_cluster_name, src, dest, dest_ip, protocol, duration_ns, is_error
+FROM ${database}.spans;
+DROP VIEW IF EXISTS ${database}.spans_probe_mv SYNC;
 DROP VIEW IF EXISTS ${database}.probed_hits_mv SYNC;
 DROP VIEW IF EXISTS ${database}.probed_misses_mv SYNC;

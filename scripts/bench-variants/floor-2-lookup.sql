@@ -22,5 +22,5 @@ FROM ${database}.floor_stream WHERE NOT hit AND NOT (dest = '' AND dest_ip = '')
 CREATE MATERIALIZED VIEW ${database}.floor_probe_mv TO ${database}.floor_stream AS SELECT * EXCEPT (m),
     tupleElement(m, 1) = farmFingerprint64(k8s_cluster_name, dest, dest_ip)
         AND tupleElement(m, 2) = tupleElement(joinGet('${database}.verdict_memo', 'v', toUInt64(0)), 2) AS hit
-FROM (SELECT *, joinGet('${database}.floor_memo', 'v', cityHash64(k8s_cluster_name, dest, dest_ip)) AS m FROM ${database}.span_stream);
-DROP VIEW IF EXISTS ${database}.probe_mv SYNC;
+FROM (SELECT *, joinGet('${database}.floor_memo', 'v', cityHash64(k8s_cluster_name, dest, dest_ip)) AS m FROM ${database}.spans);
+DROP VIEW IF EXISTS ${database}.spans_probe_mv SYNC;

@@ -1,4 +1,4 @@
--- A floor, NOT the rule (its memoised edges all say `world`): sql/0024
+-- A floor, NOT the rule (its memoised edges all say `world`): sql/0025
 -- exactly, lookup and verdict carried to the hits' view, which then writes
 -- a constant verdict instead of the looked-up one.
 -- See floor-1-memo-views.sql for how the floors are run and read.
