@@ -4,11 +4,11 @@
 --   before: spans -> spans_to_stream -> span_stream -> probe_mv -> probed_spans
 --   after:  spans -> spans_probe_mv -> probed_spans
 --
--- ClickHouse analyses every view of an INSERT's path again on every INSERT
--- (~2 ms each here), so a view that only copies a block costs about as much
--- as one that computes: at 10,000-span INSERTs (a collector's batch) that is
--- some 2 points of (a)'s throughput. The probe itself is sql/0022's rule for
--- `hit`, as sql/0024 wrote it, now stated once, as two functions:
+-- ClickHouse analyses and plans every view of an INSERT's path again on
+-- every INSERT (~2 ms each here), and spans_to_stream did nothing but copy
+-- the block (measured side by side: about 1 point of (a)'s throughput in the
+-- steady state, within the noise of one run). The probe itself is sql/0022's
+-- rule for `hit`, as sql/0024 wrote it, now stated once, as two functions:
 --
 --   ${database}_memo_entry(cluster, dest, dest_ip): the memo's entry for the
 --     peer, or, for an INSERT with an insert_deduplication_token, the entry
