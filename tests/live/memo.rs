@@ -310,6 +310,16 @@ fn views_on(db: &Db, table: &str) -> Vec<String> {
     db.rt.block_on(db.ch.run("test", db.ch.server_client().query_raw(&q).fetch_all::<String>())).unwrap()
 }
 
+/// Insert into SigNoz's `table` one client span from `src` to `dest_ip` in
+/// cluster prod; `settings` is an INSERT's SETTINGS clause or empty.
+fn signoz_span(db: &Db, table: &str, src: &str, dest_ip: &str, settings: &str) {
+    db.exec_server(&format!(
+        "INSERT INTO {table} (timestamp, kind, resources_string, attributes_string) {settings} \
+         VALUES ('2024-05-01 12:00:00', 3, map('k8s.cluster.name', 'prod', 'service.name', '{src}'), \
+         map('network.peer.address', '{dest_ip}'))"
+    ));
+}
+
 /// sql/0025 and 0026, on a database with SigNoz's source that ran sql/0024:
 /// each feeder (netmap's spans, SigNoz's table, and span_stream for other
 /// sources) now looks the memo up itself, one view less on a block's way;
@@ -343,11 +353,7 @@ fn every_feeder_probes_the_memo_itself() {
             "INSERT INTO span_stream (timestamp, k8s_cluster_name, src, dest, dest_ip) {settings} \
              VALUES ('2024-05-01 12:00:00', 'prod', '{src}', '', '{ip}')"
         )),
-        _ => db.exec_server(&format!(
-            "INSERT INTO {table} (timestamp, kind, resources_string, attributes_string) {settings} \
-             VALUES ('2024-05-01 12:00:00', 3, map('k8s.cluster.name', 'prod', 'service.name', '{src}'), \
-             map('network.peer.address', '{ip}'))"
-        )),
+        _ => signoz_span(&db, &table, src, ip, settings),
     };
     for (n, feeder) in ["spans", "span_stream", "signoz"].into_iter().enumerate() {
         let ip = format!("10.244.7.{n}");
@@ -361,5 +367,26 @@ fn every_feeder_probes_the_memo_itself() {
         assert_eq!(verdicts(&db, &format!("{feeder}-token")), pod(), "{feeder}");
     }
     assert_eq!(db.count("SELECT count() FROM network_raw"), 9, "each span once");
+    db.exec_server(&format!("DROP DATABASE IF EXISTS {}_src SYNC", db.name));
+}
+
+/// SigNoz's source added to a database applied without it: sql/0015 and
+/// sql/0026 apply together, so SigNoz's table feeds the probe directly: a
+/// memoised peer takes its entry (a planted verdict comes back), and each
+/// span is counted once.
+#[test]
+fn signoz_added_later_feeds_the_probe_directly() {
+    let Some(db) = Db::fresh("memo_signoz_later") else { return };
+    db.apply_schema(&[]);
+    db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
+    let table = crate::parity::signoz_table(&db);
+    db.apply_schema(&["--source", "signoz", "--signoz-table", &table]);
+    assert_eq!(views_on(&db, &table), ["signoz_probe_mv"]);
+    signoz_span(&db, &table, "first", "10.244.3.3", "");
+    assert_eq!(verdicts(&db, "first"), pod());
+    poison(&db, "10.244.3.3", None, None);
+    signoz_span(&db, &table, "second", "10.244.3.3", "");
+    assert_eq!(verdicts(&db, "second"), poisoned());
+    assert_eq!(db.count("SELECT count() FROM network_raw"), 2, "each span once");
     db.exec_server(&format!("DROP DATABASE IF EXISTS {}_src SYNC", db.name));
 }
