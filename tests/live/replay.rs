@@ -320,7 +320,7 @@ fn replay_survives_a_server_restart() {
 }
 
 /// A VPC flow log (fixtures/vpcflow-sample.log: a header, TCP/UDP/ICMP
-/// flows, a REJECT, a NODATA record, a record with a field missing) replayed
+/// flows, a reply half, a REJECT, a NODATA record, a record with a field missing) replayed
 /// for --cluster gives the edges `classify` gives offline, through the views.
 #[test]
 fn replay_vpcflow_equals_classify_offline() {
@@ -332,12 +332,12 @@ fn replay_vpcflow_equals_classify_offline() {
     db.push(&std::fs::read_to_string(&cidrs).unwrap(), &[]);
     let o = db.netmap(&["replay", "--input", &log, "--cluster", "prod"], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("9 records read, 6 rows inserted") && stderr(&o).contains("1 rejected (vpcflow: 1), 2 skipped"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("10 records read, 7 rows inserted") && stderr(&o).contains("1 rejected (vpcflow: 1), 2 skipped"), "{}", stderr(&o));
     let o = db.netmap(&["classify", "--cidrs", &cidrs, "--input", &log, "--cluster", "prod", "-o", "csv"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let offline = dir.0.join("vpc-edges.csv");
     std::fs::write(&offline, &o.stdout).unwrap();
-    assert!(String::from_utf8_lossy(&o.stdout).contains("prod,10.244.1.5,52.94.133.131:443,TCP,world,1,2,0,0"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("prod,10.244.1.5,52.94.133.131:443,TCP,world,1,3,0,0"));
     diff_equal(&db.url, &db.name, offline.to_str().unwrap());
 }
 
