@@ -214,11 +214,14 @@ pub fn create(path: &Path) -> Result<Box<dyn Write>> {
 pub const SHOW_REJECTS: usize = 5;
 
 /// Counts rejected rows by reason, keeps the first few messages, and writes
-/// every rejected record to `--rejects FILE` when asked.
+/// every rejected record to `--rejects FILE` when asked. Also counts the
+/// records a reader skipped on purpose (a header, a server span, a reply
+/// flow), by reason, for the same summary.
 pub struct Rejects {
     input: String,
     total: u64,
     by_class: BTreeMap<&'static str, u64>,
+    skipped: BTreeMap<&'static str, u64>,
     shown: Vec<String>,
     file: Option<(PathBuf, Box<dyn Write>)>,
 }
@@ -230,7 +233,8 @@ impl Rejects {
             Some(p) => Some((p.to_path_buf(), create(p)?)),
             None => None,
         };
-        Ok(Rejects { input: input.to_string(), total: 0, by_class: BTreeMap::new(), shown: Vec::new(), file })
+        let (by_class, skipped) = (BTreeMap::new(), BTreeMap::new());
+        Ok(Rejects { input: input.to_string(), total: 0, by_class, skipped, shown: Vec::new(), file })
     }
 
     /// The message for one reject: `file:line: reason`.
@@ -256,21 +260,30 @@ impl Rejects {
         self.total
     }
 
-    /// Count per reason class, e.g. `timestamp: 2, json: 1`.
-    pub fn by_class(&self) -> String {
-        self.by_class.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
+    /// Count one record skipped on purpose (`Event::Skip`'s reason).
+    pub fn skip(&mut self, why: &'static str) {
+        *self.skipped.entry(why).or_default() += 1;
     }
 
+    /// Number of skipped records so far.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+
     /// The summary phrase shared by every command that reads a dump:
-    /// `N rejected`, the count per reason when any, and `, S skipped (not
-    /// client calls)` when records were skipped.
-    pub fn summary_phrase(&self, skipped: u64) -> String {
+    /// `N rejected`, the count per reason when any, and `, S skipped` with
+    /// the count per reason (`header: 1, no flow data: 1`) when records were
+    /// skipped.
+    pub fn summary_phrase(&self) -> String {
+        // Count per reason, e.g. `json: 1, timestamp: 2`.
+        let per = |m: &BTreeMap<&str, u64>| m.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
         let mut s = format!("{} rejected", self.total);
         if self.total > 0 {
-            s.push_str(&format!(" ({})", self.by_class()));
+            s.push_str(&format!(" ({})", per(&self.by_class)));
         }
-        if skipped > 0 {
-            s.push_str(&format!(", {skipped} skipped (not client calls)"));
+        if !self.skipped.is_empty() {
+            s.push_str(&format!(", {} skipped ({})", self.skipped(), per(&self.skipped)));
         }
         s
     }

@@ -234,7 +234,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
         }
         None
     };
-    let (mut rows, mut skipped) = (0u64, 0u64);
+    let mut rows = 0u64;
     let strict = args.strict;
     // Rejects and skips are handled where the rows are read, whichever the mode.
     let mut other = |ev: Event<'_>| -> Result<()> {
@@ -245,7 +245,7 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
                 }
                 rejects.add(&r)?;
             }
-            Event::Skip(_) => skipped += 1,
+            Event::Skip(why) => rejects.skip(why),
             Event::Row(_) => unreachable!("rows are handled by the caller"),
         }
         Ok(())
@@ -300,9 +300,9 @@ fn classify_dump(args: &Args, c: &Classifier, path: PathBuf) -> Result<()> {
     }
     let mut summary = format!(
         "{name} ({used}): {} records, {calls} calls{}, {}",
-        rows + rejects.total() + skipped,
+        rows + rejects.total() + rejects.skipped(),
         if args.per_row { String::new() } else { format!(" in {edges} edges") },
-        rejects.summary_phrase(skipped),
+        rejects.summary_phrase(),
     );
     summary.push_str(&format!(" in {:.2}s", started.elapsed().as_secs_f64()));
     Messages::say(summary);

@@ -313,7 +313,7 @@ pub fn run(args: Args) -> Result<()> {
     };
 
     let mut rejects = Rejects::new(&name, args.rejects.as_deref())?;
-    let (mut rows, mut skipped) = (0u64, 0u64);
+    let mut rows = 0u64;
     let mut unknown: BTreeSet<String> = BTreeSet::new();
     let mut batch = Batch::new(args.batch_size);
     let stopped = || Error::Other("the insert thread stopped".into());
@@ -340,7 +340,7 @@ pub fn run(args: Args) -> Result<()> {
                 }
                 rejects.add(&r)?;
             }
-            Event::Skip(_) => skipped += 1,
+            Event::Skip(why) => rejects.skip(why),
         }
         Ok(())
     });
@@ -374,8 +374,8 @@ pub fn run(args: Args) -> Result<()> {
     let secs = started.elapsed().as_secs_f64();
     Messages::say(format!(
         "{name} ({format}): {} records read, {n} rows inserted into {table}, {} in {secs:.2}s ({} rows/s)",
-        rows + rejects.total() + skipped,
-        rejects.summary_phrase(skipped),
+        rows + rejects.total() + rejects.skipped(),
+        rejects.summary_phrase(),
         rate(n, secs),
     ));
     debug_assert_eq!(n, rows);
