@@ -4,8 +4,8 @@
 --   before: spans -> spans_to_stream -> span_stream -> probe_mv -> probed_spans
 --   after:  spans -> spans_probe_mv -> probed_spans
 --
--- ClickHouse analyses and plans every view of an INSERT's path again on
--- every INSERT (~2 ms each here), and spans_to_stream did nothing but copy
+-- ClickHouse analyses and plans every view of an INSERT's path again for
+-- every block (~2 ms each here), and spans_to_stream did nothing but copy
 -- the block (measured side by side: about 1 point of (a)'s throughput in the
 -- steady state, within the noise of one run). The probe itself is sql/0022's
 -- rule for `hit`, as sql/0024 wrote it, now stated once, as two functions:
