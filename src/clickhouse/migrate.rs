@@ -493,6 +493,19 @@ pub fn bootstrap_statements(r: &Render) -> Vec<String> {
     ]
 }
 
+/// The views that read SigNoz's trace table: sql/0015's, and sql/0026's that replaces it.
+pub const SIGNOZ_VIEWS: [&str; 2] = ["signoz_to_stream", "signoz_probe_mv"];
+
+/// The table ( `database.table`) a view of [`SIGNOZ_VIEWS`] in this database
+/// reads, and the view; `None` when there is none (SigNoz's source never applied).
+pub async fn signoz_feed(ch: &Ch) -> Result<Option<(String, String)>> {
+    let sql = "SELECT concat(database, '.', name), view FROM system.tables \
+               ARRAY JOIN dependencies_database AS view_db, dependencies_table AS view \
+               WHERE view_db = {db:String} AND has({views:Array(String)}, view) ORDER BY view LIMIT 1";
+    let q = ch.server_client().query_raw(sql).param("db", ch.database()).param("views", &SIGNOZ_VIEWS[..]);
+    Ok(ch.run("reading which table feeds the SigNoz view", q.fetch_all::<(String, String)>()).await?.pop())
+}
+
 /// The recorded rows, or none when the version table does not exist yet.
 pub async fn recorded(ch: &Ch) -> Result<Vec<VersionRow>> {
     if !ch.table_exists(VERSION_TABLE).await? {

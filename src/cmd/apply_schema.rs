@@ -131,6 +131,9 @@ async fn apply(args: &Args, ch: &Ch, migrations: &[migrate::Migration], render: 
         Messages::say(format!("{where_}: nothing to apply ({applied} migrations applied)"));
         return Ok(());
     }
+    if todo.iter().any(|m| m.source == Some(Source::Signoz)) {
+        same_signoz_table(ch, render).await?;
+    }
     if args.dry_run {
         use std::io::Write;
         let mut out = crate::output::stdout();
@@ -157,6 +160,26 @@ async fn apply(args: &Args, ch: &Ch, migrations: &[migrate::Migration], render: 
         Messages::say(format!("applied {} in {:.2}s", m.name, took.as_secs_f64()));
     }
     Messages::say(format!("{where_}: applied {} migration(s)", todo.len()));
+    Ok(())
+}
+
+/// Before a SigNoz migration runs on a database that already reads a SigNoz
+/// table: `--signoz-table` must name that table. sql/0026 builds its view on
+/// the table given and drops the one that read the table given before, so
+/// another name (the default, left out by mistake) would move netmap to
+/// another table without a word.
+async fn same_signoz_table(ch: &Ch, render: &Render) -> Result<()> {
+    let Some((reads, view)) = migrate::signoz_feed(ch).await? else { return Ok(()) };
+    let given = match render.signoz_table.split_once('.') {
+        Some(_) => render.signoz_table.clone(),
+        None => format!("{}.{}", ch.database(), render.signoz_table),
+    };
+    if reads != given {
+        return Err(Error::Usage(format!(
+            "database {}'s view {view} reads {reads}, not {given}: give --signoz-table {reads} (nothing applied)",
+            ch.database()
+        )));
+    }
     Ok(())
 }
 

@@ -390,3 +390,28 @@ fn signoz_added_later_feeds_the_probe_directly() {
     assert_eq!(db.count("SELECT count() FROM network_raw"), 2, "each span once");
     db.exec_server(&format!("DROP DATABASE IF EXISTS {}_src SYNC", db.name));
 }
+
+/// An upgrade that leaves --signoz-table out does not move a database to
+/// another SigNoz table (sql/0026 builds its view on the table given and drops
+/// the view that read the one before): apply-schema names the table the
+/// database reads, exits 2 and applies nothing.
+#[test]
+fn an_upgrade_keeps_the_signoz_table_it_had() {
+    let Some(db) = Db::fresh("memo_signoz_table") else { return };
+    let table = crate::parity::signoz_table(&db);
+    let dir = std::env::temp_dir().join(format!("netmap-live-signoz-table-{}", std::process::id()));
+    copy_sql(&dir, Some("0025"));
+    db.apply_schema(&["--sql-dir", dir.to_str().unwrap(), "--source", "signoz", "--signoz-table", &table]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let o = db.netmap(&["apply-schema", "--source", "signoz"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", crate::stderr(&o));
+    let want =
+        format!("view signoz_to_stream reads {table}, not signoz_traces.signoz_index_v3: give --signoz-table {table}");
+    assert!(crate::stderr(&o).contains(&want), "{}", crate::stderr(&o));
+    assert_eq!(views_on(&db, &table), ["signoz_to_stream"], "nothing applied");
+    let probe = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'spans_probe_mv'";
+    assert_eq!(db.count(probe), 0, "nothing applied");
+    db.apply_schema(&["--source", "signoz", "--signoz-table", &table]);
+    assert_eq!(views_on(&db, &table), ["signoz_probe_mv"]);
+    db.exec_server(&format!("DROP DATABASE IF EXISTS {}_src SYNC", db.name));
+}
