@@ -1024,4 +1024,45 @@ mod tests {
             assert_eq!(row.timestamp_ns / 1_000, js["startTime"].as_i64().unwrap());
         }
     }
+
+    /// One of the OpenTelemetry servicegraph connector's test traces (pdata YAML, the OTLP
+    /// field names) as an OTLP/JSON document on one line.
+    fn servicegraph_trace(name: &str) -> Option<String> {
+        let yaml = external(&format!("otel-collector-contrib-servicegraph/{name}"))?;
+        let v: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        Some(v.to_string())
+    }
+
+    /// The servicegraph connector draws an edge between a client span and the server
+    /// span under it in the same trace, and "virtual nodes" (`user`, `unknown`, a
+    /// client span's `peer.service`) where one side is missing. netmap reads each
+    /// client span on its own and its peer from its own attributes: it makes no edge
+    /// from a pair of spans or a guess, and says what it did with every span.
+    #[test]
+    fn servicegraph_traces_give_no_invented_edges() {
+        let Some(virtual_node) = servicegraph_trace("virtual-node-label-trace.yaml") else { return };
+        // foo-server's CLIENT span names no peer (the connector: foo-server -> unknown);
+        // bar-requester's is a SERVER span (the connector: user -> bar-requester), its
+        // peer.service notwithstanding.
+        let got = read_all(&virtual_node);
+        assert!(rows(&got).is_empty(), "{got:?}");
+        assert_eq!(skips(&got), ["not a client span"]);
+        assert_eq!(rejects(&got).len(), 1, "{got:?}");
+        assert_eq!(rejects(&got)[0].1, "peer", "{got:?}");
+        // foo-server's CLIENT span (messaging.system kafka) is the parent of
+        // bar-requester's SERVER span (db.system postgresql): the connector pairs them into
+        // foo-server -> bar-requester; neither span names the other.
+        let Some(extra) = servicegraph_trace("extra-dimensions-queue-db-trace.yaml") else { return };
+        let got = read_all(&extra);
+        assert!(rows(&got).is_empty(), "{got:?}");
+        assert_eq!(skips(&got), ["not a client span"]);
+        assert_eq!(rejects(&got).iter().map(|r| r.1).collect::<Vec<_>>(), ["peer"], "{got:?}");
+        // Given the peer the connector infers, the same client span is an edge like any other.
+        let peer = r#""attributes":[{"key":"server.address","value":{"stringValue":"bar-requester"}}],"#;
+        let span = r#""spanId":"a000000000000000","#;
+        let named = virtual_node.replace(span, &format!("{span}{peer}"));
+        let got = read_all(&named);
+        let edges: Vec<(&str, &str)> = rows(&got).iter().map(|r| (r.src.as_str(), r.dest.as_str())).collect();
+        assert_eq!(edges, [("foo-server", "bar-requester")]);
+    }
 }
