@@ -16,6 +16,15 @@ use crate::parity::{
 use crate::replay::OwnServer;
 use crate::{copy_sql, server_url, Db};
 
+/// Apply the project's migrations numbered before `version` (`"0025"`), with `extra`
+/// apply-schema flags: a database as an older netmap left it.
+fn apply_before(db: &Db, version: &str, extra: &[&str]) {
+    let dir = std::env::temp_dir().join(format!("netmap-live-{}-{}", db.name, std::process::id()));
+    copy_sql(&dir, Some(version));
+    db.apply_schema(&[&["--sql-dir", dir.to_str().unwrap()], extra].concat());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The rule's rows for a corpus, then the same peers again under other
 /// callers: the second block is all hits and equals the rule row for row.
 #[test]
@@ -261,10 +270,7 @@ fn a_full_memo_takes_no_more_peers() {
 #[test]
 fn verdict_enums_upgrade_keeps_rows_and_the_generation() {
     let Some(db) = Db::fresh("memo_upgrade") else { return };
-    let dir = std::env::temp_dir().join(format!("netmap-live-upgrade-{}", std::process::id()));
-    copy_sql(&dir, Some("0024"));
-    db.apply_schema(&["--sql-dir", dir.to_str().unwrap()]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    apply_before(&db, "0024", &[]);
     let old_memo = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'peer_memo'";
     assert_eq!(db.count(old_memo), 1);
     db.push(&cidr_csv(), &[]);
@@ -330,11 +336,8 @@ fn signoz_span(db: &Db, table: &str, src: &str, dest_ip: &str, settings: &str) {
 fn every_feeder_probes_the_memo_itself() {
     let Some(db) = Db::fresh("memo_feeders") else { return };
     let table = crate::parity::signoz_table(&db);
-    let dir = std::env::temp_dir().join(format!("netmap-live-feeders-{}", std::process::id()));
-    copy_sql(&dir, Some("0025"));
     let signoz = ["--source", "signoz", "--signoz-table", table.as_str()];
-    db.apply_schema(&[&["--sql-dir", dir.to_str().unwrap()], &signoz[..]].concat());
-    std::fs::remove_dir_all(&dir).unwrap();
+    apply_before(&db, "0025", &signoz);
     assert_eq!(views_on(&db, &table), ["signoz_to_stream"]);
     db.push("cluster_name,network_type,cidr_block\nprod,pod_cidr,10.244.0.0/16\n", &[]);
     db.apply_schema(&signoz);
@@ -399,10 +402,7 @@ fn signoz_added_later_feeds_the_probe_directly() {
 fn an_upgrade_keeps_the_signoz_table_it_had() {
     let Some(db) = Db::fresh("memo_signoz_table") else { return };
     let table = crate::parity::signoz_table(&db);
-    let dir = std::env::temp_dir().join(format!("netmap-live-signoz-table-{}", std::process::id()));
-    copy_sql(&dir, Some("0025"));
-    db.apply_schema(&["--sql-dir", dir.to_str().unwrap(), "--source", "signoz", "--signoz-table", &table]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    apply_before(&db, "0025", &["--source", "signoz", "--signoz-table", &table]);
     let o = db.netmap(&["apply-schema", "--source", "signoz"], None);
     assert_eq!(o.status.code(), Some(2), "{}", crate::stderr(&o));
     let want =
