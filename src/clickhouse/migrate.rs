@@ -496,7 +496,7 @@ pub fn bootstrap_statements(r: &Render) -> Vec<String> {
 /// The views that read SigNoz's trace table: sql/0015's, and sql/0026's that replaces it.
 pub const SIGNOZ_VIEWS: [&str; 2] = ["signoz_to_stream", "signoz_probe_mv"];
 
-/// The table ( `database.table`) a view of [`SIGNOZ_VIEWS`] in this database
+/// The table (`database.table`) a view of [`SIGNOZ_VIEWS`] in this database
 /// reads, and the view; `None` when there is none (SigNoz's source never applied).
 pub async fn signoz_feed(ch: &Ch) -> Result<Option<(String, String)>> {
     let sql = "SELECT concat(database, '.', name), view FROM system.tables \

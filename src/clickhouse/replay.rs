@@ -533,11 +533,12 @@ async fn tables(ch: &Ch, database: &str, names: &[&str]) -> Result<Vec<TableInfo
         .server_client()
         .query_raw(
             "SELECT name, engine, engine_full, \
-             toUInt8(arrayExists((d, t) -> d = {ndb:String} AND t IN ('signoz_probe_mv', 'signoz_to_stream'), \
+             toUInt8(arrayExists((d, t) -> d = {ndb:String} AND has({views:Array(String)}, t), \
              dependencies_database, dependencies_table)) AS feeds_netmap \
              FROM system.tables WHERE database = {db:String} AND has({names:Array(String)}, name)",
         )
         .param("ndb", ch.database())
+        .param("views", &super::migrate::SIGNOZ_VIEWS[..])
         .param("db", database)
         .param("names", names);
     ch.run("reading system.tables", q.fetch_all::<TableInfo>()).await

@@ -170,10 +170,7 @@ async fn apply(args: &Args, ch: &Ch, migrations: &[migrate::Migration], render: 
 /// another table without a word.
 async fn same_signoz_table(ch: &Ch, render: &Render) -> Result<()> {
     let Some((reads, view)) = migrate::signoz_feed(ch).await? else { return Ok(()) };
-    let given = match render.signoz_table.split_once('.') {
-        Some(_) => render.signoz_table.clone(),
-        None => format!("{}.{}", ch.database(), render.signoz_table),
-    };
+    let given = crate::clickhouse::replay::Target::signoz(&render.signoz_table)?.display(ch);
     if reads != given {
         return Err(Error::Usage(format!(
             "database {}'s view {view} reads {reads}, not {given}: give --signoz-table {reads} (nothing applied)",
