@@ -1,0 +1,12 @@
+-- NOT the rule (a span whose peer is not in the memo is dropped; the bench's
+-- checks say so): netmap's schema with its path for new peers cut right after
+-- the misses' view, which groups them by peer. Beside (b) and cut-2, with
+-- --new-peers, it takes apart what one new peer costs an INSERT: this is the
+-- hits' path plus the misses' GROUP BY (run 53, BENCHMARKS.md "What a new peer
+-- costs").
+--
+--   scripts/bench --insert-cidrs 100 --batch 10000 --steady 30 --new-peers 30 \
+--       --variant scripts/bench-variants/cut-1-misses-only.sql --variant scripts/bench-variants/cut-2-no-output.sql ...
+--
+-- Applied on top of netmap's schema (apply-schema + push); ${database} is the database.
+DROP VIEW IF EXISTS ${database}.classify_stage2_mv SYNC;

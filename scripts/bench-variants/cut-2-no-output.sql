@@ -1,0 +1,14 @@
+-- NOT the rule (a span whose peer is not in the memo is dropped after its
+-- peer's verdict is memoised; the bench's checks say so): netmap's schema
+-- without the view that puts a new peer's spans back (classify_spans_out_mv,
+-- an ARRAY JOIN into network_raw: the INSERT's second block there, so a
+-- second part in network_raw and another in network_connections). Beside (b)
+-- and cut-1, with --new-peers, it takes apart what one new peer costs an
+-- INSERT: this is everything but that output (run 53, BENCHMARKS.md "What a
+-- new peer costs").
+--
+--   scripts/bench --insert-cidrs 100 --batch 10000 --steady 30 --new-peers 30 \
+--       --variant scripts/bench-variants/cut-1-misses-only.sql --variant scripts/bench-variants/cut-2-no-output.sql ...
+--
+-- Applied on top of netmap's schema (apply-schema + push); ${database} is the database.
+DROP VIEW IF EXISTS ${database}.classify_spans_out_mv SYNC;
