@@ -4,7 +4,7 @@
 -- an ARRAY JOIN into network_raw: the INSERT's second block there, so a
 -- second part in network_raw and another in network_connections). Beside (b)
 -- and cut-1, with --new-peers, it takes apart what one new peer costs an
--- INSERT: this is everything but that output (run 53, BENCHMARKS.md "What a
+-- INSERT: this is everything but that output (run 55, BENCHMARKS.md "What a
 -- new peer costs").
 --
 --   scripts/bench --insert-cidrs 100 --batch 10000 --steady 30 --new-peers 30 \
